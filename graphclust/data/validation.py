@@ -1,0 +1,199 @@
+"""Input validation at the door: every public entry point that takes a graph calls
+:func:`check_graph` once, so bad input fails early with a message that says what is
+wrong and how to fix it, instead of a shape error deep inside a model."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import coalesce, is_undirected, remove_self_loops, to_undirected
+
+
+class GraphWarning(UserWarning):
+    """Input was accepted after a repair (edges symmetrised, duplicates merged, ...)."""
+
+
+def check_n_clusters(n_clusters: object, num_nodes: int, name: str = "n_clusters") -> int:
+    """Validate a requested number of clusters: an integer in [2, num_nodes]."""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int):
+        try:
+            as_int = int(n_clusters)  # numpy integers and the like
+        except (TypeError, ValueError):
+            as_int = None
+        if as_int is None or as_int != n_clusters or isinstance(n_clusters, (bool, float)):
+            raise TypeError(f"{name} must be an integer, got {n_clusters!r}")
+        n_clusters = as_int
+    if n_clusters < 2:
+        raise ValueError(f"{name}={n_clusters}: at least 2 clusters are needed")
+    if n_clusters > num_nodes:
+        raise ValueError(
+            f"{name}={n_clusters} exceeds the number of nodes ({num_nodes}); "
+            f"ask for at most {num_nodes} clusters"
+        )
+    return n_clusters
+
+
+def check_edge_index(edge_index: object, num_nodes: int) -> torch.Tensor:
+    """Validate dtype, shape and range of an ``edge_index``; return it as a LongTensor."""
+    if not isinstance(edge_index, torch.Tensor):
+        raise TypeError(
+            f"edge_index must be a torch.Tensor of shape [2, E], got {type(edge_index).__name__}"
+        )
+    if edge_index.is_floating_point() or edge_index.dtype in (torch.bool, torch.complex64):
+        raise TypeError(
+            f"edge_index must hold integer node indices, got dtype {edge_index.dtype}; "
+            "convert it with edge_index.long()"
+        )
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        hint = (
+            " (it looks like [E, 2]: pass edge_index.t().contiguous())"
+            if edge_index.dim() == 2 and edge_index.size(1) == 2
+            else ""
+        )
+        raise ValueError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}{hint}")
+    edge_index = edge_index.long()
+    if edge_index.numel() > 0:
+        low, high = int(edge_index.min()), int(edge_index.max())
+        if low < 0:
+            raise ValueError(f"edge_index holds a negative node index ({low}); indices start at 0")
+        if high >= num_nodes:
+            raise ValueError(
+                f"edge_index refers to node {high} but the graph has {num_nodes} nodes "
+                f"(valid indices 0..{num_nodes - 1}); check x or num_nodes"
+            )
+    return edge_index
+
+
+def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
+    """Validate node features: a finite floating-point tensor [N, D]; returns float32."""
+    if x is None:
+        raise ValueError(
+            "data.x is missing, but this method clusters node features; add features "
+            "(for a plain graph, e.g. data.x = torch.eye(N) or degree features) or use a "
+            "structure-only method (Louvain, SpectralClustering)"
+        )
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"data.x must be a torch.Tensor [N, D], got {type(x).__name__}")
+    if x.is_sparse:
+        x = x.to_dense()
+    if not x.is_floating_point():
+        raise TypeError(
+            f"data.x must be floating point, got dtype {x.dtype}; convert it with data.x.float()"
+        )
+    if x.dim() != 2:
+        raise ValueError(
+            f"data.x must have shape [N, D], got {list(x.shape)}"
+            + ("; for one feature per node use x.unsqueeze(1)" if x.dim() == 1 else "")
+        )
+    if num_nodes is not None and x.size(0) != num_nodes:
+        raise ValueError(f"data.x has {x.size(0)} rows but the graph has {num_nodes} nodes")
+    if x.size(1) == 0:
+        raise ValueError("data.x has zero feature columns")
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        bad_rows = (~finite).any(dim=1).nonzero().flatten()
+        raise ValueError(
+            f"data.x contains NaN or inf in {bad_rows.numel()} rows (first: "
+            f"{bad_rows[:5].tolist()}); impute or drop them before clustering"
+        )
+    return x.float()
+
+
+def _num_nodes(data: Data) -> int:
+    explicit = data.num_nodes
+    x = getattr(data, "x", None)
+    if isinstance(x, torch.Tensor) and x.dim() >= 1 and explicit is not None:
+        if explicit != x.size(0):
+            raise ValueError(f"data.num_nodes is {explicit} but data.x has {x.size(0)} rows")
+    if explicit is None:
+        raise ValueError("cannot tell the number of nodes: set data.x or data.num_nodes")
+    return int(explicit)
+
+
+def check_graph(
+    data: object,
+    *,
+    n_clusters: object = None,
+    require_features: bool = True,
+    keep: Iterable[str] = (),
+) -> Data:
+    """Validate a graph and return a clean copy; the caller's ``Data`` is never changed.
+
+    The copy holds ``x`` (float32 [N, D], or None when features are not required and
+    absent), ``edge_index`` ([2, E] long, undirected, coalesced, no self-loops) and
+    ``num_nodes``. Other attributes, labels included, are dropped unless named in
+    ``keep``, so a method cannot read ``data.y`` by accident. Isolated nodes are kept.
+
+    Repairs that change the graph warn with :class:`GraphWarning`: directed edges are
+    symmetrised, duplicates merged, self-loops removed.
+
+    Args:
+        data: a ``torch_geometric.data.Data``.
+        n_clusters: when given, checked to be an integer in [2, N].
+        require_features: raise when ``data.x`` is missing.
+        keep: names of extra attributes to carry over (e.g. ``("y", "train_mask")``
+            for a semi-supervised method).
+    """
+    if not isinstance(data, Data):
+        raise TypeError(
+            f"expected a torch_geometric.data.Data, got {type(data).__name__}; "
+            "build one with Data(x=..., edge_index=...) or graphclust.data.from_networkx"
+        )
+    num_nodes = _num_nodes(data)
+    if num_nodes == 0:
+        raise ValueError("the graph is empty (0 nodes); nothing to cluster")
+
+    x = getattr(data, "x", None)
+    if require_features or x is not None:
+        x = check_features(x, num_nodes)
+
+    edge_index = getattr(data, "edge_index", None)
+    if edge_index is None:
+        raise ValueError(
+            "data.edge_index is missing; for feature-only data build a kNN graph with "
+            "graphclust.graph.knn_graph(x, k)"
+        )
+    edge_index = check_edge_index(edge_index, num_nodes)
+    edge_index = _clean_edges(edge_index, num_nodes)
+    if edge_index.size(1) == 0:
+        warnings.warn("the graph has no edges; graph terms will be uninformative", GraphWarning,
+                      stacklevel=2)
+
+    out = Data(x=x, edge_index=edge_index, num_nodes=num_nodes)
+    for name in keep:
+        value = getattr(data, name, None)
+        if value is not None:
+            out[name] = value
+    if n_clusters is not None:
+        check_n_clusters(n_clusters, num_nodes)
+    return out
+
+
+def _clean_edges(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Remove self-loops, merge duplicates and symmetrise, warning about each repair."""
+    n_in = edge_index.size(1)
+    edge_index, _ = remove_self_loops(edge_index)
+    if edge_index.size(1) < n_in:
+        warnings.warn(
+            f"removed {n_in - edge_index.size(1)} self-loops; methods add their own where needed",
+            GraphWarning,
+            stacklevel=3,
+        )
+    n_loopless = edge_index.size(1)
+    merged = coalesce(edge_index, num_nodes=num_nodes)
+    if merged.size(1) < n_loopless:
+        warnings.warn(
+            f"merged {n_loopless - merged.size(1)} duplicate edges", GraphWarning, stacklevel=3
+        )
+    if not is_undirected(merged, num_nodes=num_nodes):
+        warnings.warn(
+            "edge_index is directed; added the reverse edges (clustering treats the graph as "
+            "undirected)",
+            GraphWarning,
+            stacklevel=3,
+        )
+        merged = to_undirected(merged, num_nodes=num_nodes)
+    return merged

@@ -1,0 +1,162 @@
+"""The estimator contract every method follows (scikit-learn style, PyG data).
+
+A subclass declares its hyper-parameters as ``__init__`` keyword arguments, stores them
+unchanged as attributes, and implements :meth:`BaseClusterer._fit`. Everything else,
+validation at the door, seeding, device resolution, the fitted-state checks and the
+run configuration, lives here once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any, ClassVar
+
+import torch
+from torch_geometric.data import Data
+
+from graphclust.data.validation import check_graph, check_n_clusters
+from graphclust.utils import resolve_device, seed_everything
+
+
+class NotFittedError(RuntimeError):
+    """A fitted attribute was read before :meth:`BaseClusterer.fit` was called."""
+
+
+class BaseClusterer:
+    """Base class of all graphclust methods.
+
+    Subclass attributes:
+        requires_features: ``fit`` refuses graphs without ``data.x``.
+        k_free: the method finds the number of clusters itself (no ``n_clusters``).
+        semi_supervised_attrs: attributes of ``data`` that ``fit`` may read (labels of
+            the rows marked as known); empty for unsupervised methods, whose validated
+            input never contains ``y``.
+
+    Fitted attributes (set by ``fit``):
+        labels_: LongTensor [N], cluster ids in 0..n_clusters_-1.
+        soft_assignments_: FloatTensor [N, K] with rows summing to 1, or None.
+        embeddings_: FloatTensor [N, d], or None for methods without embeddings.
+        n_clusters_: number of non-empty clusters in ``labels_``.
+        history_: dict of per-epoch (or per-step) lists: losses, label-free scores.
+        config_: the class name and hyper-parameters of this run.
+        fit_time_: wall-clock seconds spent in ``fit``.
+    """
+
+    requires_features: ClassVar[bool] = True
+    k_free: ClassVar[bool] = False
+    semi_supervised_attrs: ClassVar[tuple[str, ...]] = ()
+
+    # -- hyper-parameters -------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        names = []
+        for name, param in signature.parameters.items():
+            if name == "self":
+                continue
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise TypeError(f"{cls.__name__}.__init__ must not take *args or **kwargs")
+            names.append(name)
+        return names
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyper-parameters as a dict, read from the constructor's signature."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseClusterer:
+        """Set hyper-parameters by name; unknown names raise ``ValueError``."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {name!r}; valid: {sorted(valid)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def clone(self) -> BaseClusterer:
+        """A new, unfitted estimator with the same hyper-parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, data: Data) -> BaseClusterer:
+        """Validate ``data``, train, and set the fitted attributes. Returns ``self``."""
+        n_clusters = None if self.k_free else getattr(self, "n_clusters", None)
+        clean = check_graph(
+            data,
+            n_clusters=n_clusters,
+            require_features=self.requires_features,
+            keep=self.semi_supervised_attrs,
+        )
+        self._validate_params(clean)
+        seed_everything(self.seed)
+        device = resolve_device(self.device)
+        self.labels_ = None
+        self.soft_assignments_ = None
+        self.embeddings_ = None
+        self.n_clusters_ = None
+        self.history_: dict[str, list[float]] = {}
+        self.config_ = {"method": type(self).__name__, "params": self.get_params()}
+        start = time.perf_counter()
+        self._fit(clean, device)
+        self.fit_time_ = time.perf_counter() - start
+        self._check_fitted_outputs(clean.num_nodes)
+        return self
+
+    def fit_predict(self, data: Data) -> torch.Tensor:
+        """Fit and return ``labels_`` (LongTensor [N])."""
+        return self.fit(data).labels_
+
+    def _validate_params(self, data: Data) -> None:
+        """Hook for method-specific hyper-parameter checks (after the graph is checked)."""
+        if getattr(self, "seed", None) is None:
+            raise ValueError(f"{type(self).__name__} needs an integer seed")
+
+    def _fit(self, data: Data, device: torch.device) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit(data, device)")
+
+    def _check_fitted_outputs(self, num_nodes: int) -> None:
+        labels = self.labels_
+        if not isinstance(labels, torch.Tensor) or labels.shape != (num_nodes,):
+            raise RuntimeError(f"{type(self).__name__}._fit must set labels_ as a LongTensor [N]")
+        self.labels_ = labels.detach().long().cpu()
+        for name in ("soft_assignments_", "embeddings_"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = value.detach().float().cpu()
+            check_finite(value, name)
+            setattr(self, name, value)
+        if self.n_clusters_ is None:
+            self.n_clusters_ = int(self.labels_.unique().numel())
+
+    # -- fitted state -----------------------------------------------------------------
+    def _require_fitted(self) -> None:
+        if getattr(self, "labels_", None) is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(data) first")
+
+    def log(self, **values: float) -> None:
+        """Append one value per key to ``history_`` (used by training loops)."""
+        for key, value in values.items():
+            self.history_.setdefault(key, []).append(float(value))
+
+
+def check_finite(tensor: torch.Tensor, what: str, step: int | None = None) -> None:
+    """Raise ``FloatingPointError`` when ``tensor`` holds NaN or inf, saying where.
+
+    Training loops call this on their loss so that a run never goes on silently with NaN.
+    """
+    if not bool(torch.isfinite(tensor).all()):
+        where = f" at step {step}" if step is not None else ""
+        raise FloatingPointError(
+            f"{what} became NaN or inf{where}; lower the learning rate, check the input "
+            "scale, or raise the Sinkhorn epsilon"
+        )
+
+
+__all__ = ["BaseClusterer", "NotFittedError", "check_finite", "check_n_clusters"]
