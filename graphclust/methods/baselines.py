@@ -1,0 +1,179 @@
+"""Classic baselines behind the estimator contract, so every method is compared with them.
+
+- :class:`KMeans`: k-means on node features (ignores the graph).
+- :class:`SpectralClustering`: normalised spectral clustering on the graph (ignores
+  features), sparse eigensolver, so it runs on graphs of 1e5+ nodes.
+- :class:`Louvain`: modularity maximisation (networkx), K-free.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.linalg import eigsh
+from sklearn.cluster import KMeans as _SklearnKMeans
+from torch_geometric.data import Data
+
+from graphclust.methods.base import BaseClusterer
+
+
+def _relabel_by_size(labels: np.ndarray) -> torch.Tensor:
+    """Map cluster ids to 0..K-1, largest cluster first (ties by first appearance)."""
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return torch.from_numpy(rank[inverse]).long()
+
+
+class KMeans(BaseClusterer):
+    """k-means on node features (scikit-learn's Lloyd k-means with k-means++ starts).
+
+    Args:
+        n_clusters: number of clusters K.
+        n_init: number of k-means++ restarts; the lowest inertia wins.
+        max_iter: Lloyd iterations per restart.
+        seed: random seed.
+        device: accepted for the common contract; k-means runs on the CPU.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        n_init: int = 10,
+        max_iter: int = 300,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.seed = seed
+        self.device = device
+
+    def _fit(self, data: Data, device: torch.device) -> None:
+        km = _SklearnKMeans(
+            n_clusters=self.n_clusters,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            random_state=self.seed,
+        )
+        labels = km.fit_predict(data.x.numpy())
+        self.labels_ = torch.from_numpy(labels).long()
+        self.cluster_centers_ = torch.from_numpy(km.cluster_centers_).float()
+        self.n_clusters_ = int(np.unique(labels).size)
+        self.log(inertia=km.inertia_)
+
+
+def sparse_adjacency(edge_index: torch.Tensor, num_nodes: int) -> sp.csr_matrix:
+    """Symmetric 0/1 adjacency as a SciPy CSR matrix (edge_index is already undirected)."""
+    row, col = edge_index.numpy()
+    values = np.ones(row.size, dtype=np.float64)
+    return sp.csr_matrix((values, (row, col)), shape=(num_nodes, num_nodes))
+
+
+class SpectralClustering(BaseClusterer):
+    """Normalised spectral clustering (Ng, Jordan and Weiss) on the graph structure.
+
+    The K leading eigenvectors of D^-1/2 (A + I) D^-1/2 (self-loops keep isolated nodes
+    well defined) are found with a sparse Lanczos solver, their rows are normalised to
+    unit length and clustered with k-means. Memory is O(nnz + N K).
+
+    Args:
+        n_clusters: number of clusters K.
+        n_init: k-means restarts on the spectral embedding.
+        tol: eigensolver tolerance (0 means machine precision).
+        seed: random seed (eigensolver start vector and k-means).
+        device: accepted for the common contract; runs on the CPU.
+    """
+
+    requires_features = False
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        n_init: int = 10,
+        tol: float = 1e-6,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_init = n_init
+        self.tol = tol
+        self.seed = seed
+        self.device = device
+
+    def _fit(self, data: Data, device: torch.device) -> None:
+        n = data.num_nodes
+        adjacency = sparse_adjacency(data.edge_index, n) + sp.identity(n, format="csr")
+        inv_sqrt_deg = 1.0 / np.sqrt(np.asarray(adjacency.sum(axis=1)).ravel())
+        scale = sp.diags(inv_sqrt_deg)
+        normalised = (scale @ adjacency @ scale).tocsr()
+        rng = np.random.default_rng(self.seed)
+        start = rng.uniform(-1.0, 1.0, size=n)
+        # Dense eigendecomposition is cheaper and more robust than Lanczos for tiny graphs.
+        if n <= max(200, 4 * self.n_clusters):
+            values, vectors = np.linalg.eigh(normalised.toarray())
+            vectors = vectors[:, -self.n_clusters :]
+        else:
+            values, vectors = eigsh(
+                normalised, k=self.n_clusters, which="LA", v0=start, tol=self.tol
+            )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        embedding = vectors / np.maximum(norms, 1e-12)
+        km = _SklearnKMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.seed)
+        labels = km.fit_predict(embedding)
+        self.labels_ = torch.from_numpy(labels).long()
+        self.embeddings_ = torch.from_numpy(embedding).float()
+        self.eigenvalues_ = torch.from_numpy(np.sort(values)[::-1].copy()).float()
+        self.n_clusters_ = int(np.unique(labels).size)
+
+
+class Louvain(BaseClusterer):
+    """Louvain modularity maximisation (networkx); finds the number of clusters itself.
+
+    Isolated nodes end up as singleton communities, as in networkx.
+
+    Args:
+        resolution: modularity resolution gamma; above 1 favours smaller communities.
+        threshold: minimum modularity gain to continue to the next level.
+        seed: random seed for the node visiting order.
+        device: accepted for the common contract; runs on the CPU.
+    """
+
+    requires_features = False
+    k_free = True
+
+    def __init__(
+        self,
+        resolution: float = 1.0,
+        threshold: float = 1e-7,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.resolution = resolution
+        self.threshold = threshold
+        self.seed = seed
+        self.device = device
+
+    def _validate_params(self, data: Data) -> None:
+        super()._validate_params(data)
+        if not self.resolution > 0:
+            raise ValueError(f"resolution must be positive, got {self.resolution}")
+
+    def _fit(self, data: Data, device: torch.device) -> None:
+        graph = nx.Graph()
+        graph.add_nodes_from(range(data.num_nodes))
+        row, col = data.edge_index
+        keep = row < col
+        graph.add_edges_from(zip(row[keep].tolist(), col[keep].tolist(), strict=True))
+        communities = nx.community.louvain_communities(
+            graph, resolution=self.resolution, threshold=self.threshold, seed=self.seed
+        )
+        labels = np.empty(data.num_nodes, dtype=np.int64)
+        for cid, members in enumerate(communities):
+            labels[list(members)] = cid
+        self.labels_ = _relabel_by_size(labels)
+        self.n_clusters_ = len(communities)

@@ -1,0 +1,39 @@
+"""Scores of a partition: supervised (need labels), graph and feature (label-free), EDGE.
+
+* :mod:`~graphclust.metrics.supervised`: clustering_accuracy, nmi, ari, macro_f1,
+  match_labels (any number of clusters against any number of classes).
+* :mod:`~graphclust.metrics.graph`: modularity (hard or soft), conductance, coverage,
+  computed sparsely from ``edge_index``.
+* :mod:`~graphclust.metrics.features`: calinski_harabasz, silhouette (subsampled).
+* :mod:`~graphclust.metrics.edge`: edge_score -> EdgeReport (EDGE of Liu et al. 2024
+  with the context it needs: trivial score, inter-class F1, number of clusters).
+* :mod:`~graphclust.metrics.report`: evaluate_partition, all of the above in one dict.
+"""
+
+from graphclust.metrics.edge import EdgeReport, edge_score
+from graphclust.metrics.features import calinski_harabasz, silhouette
+from graphclust.metrics.graph import conductance, coverage, modularity
+from graphclust.metrics.report import evaluate_partition
+from graphclust.metrics.supervised import (
+    ari,
+    clustering_accuracy,
+    macro_f1,
+    match_labels,
+    nmi,
+)
+
+__all__ = [
+    "EdgeReport",
+    "ari",
+    "calinski_harabasz",
+    "clustering_accuracy",
+    "conductance",
+    "coverage",
+    "edge_score",
+    "evaluate_partition",
+    "macro_f1",
+    "match_labels",
+    "modularity",
+    "nmi",
+    "silhouette",
+]

@@ -1,0 +1,150 @@
+"""The estimator contract and validation at the door, through public entry points."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from graphclust.data.validation import GraphWarning, check_graph
+from graphclust.methods import KMeans, Louvain, NotFittedError, SpectralClustering
+from graphclust.methods.base import BaseClusterer, check_finite
+
+
+def _two_blobs(n_per: int = 10) -> Data:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randn(n_per, 3, generator=gen) - 4, torch.randn(n_per, 3, generator=gen) + 4])
+    ring = torch.arange(2 * n_per)
+    edge_index = torch.stack([ring, (ring + 1) % (2 * n_per)])
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    return Data(x=x, edge_index=edge_index, y=torch.arange(2 * n_per) // n_per)
+
+
+def test_params_roundtrip_and_clone() -> None:
+    model = KMeans(n_clusters=3, seed=4)
+    assert model.get_params() == {
+        "n_clusters": 3, "n_init": 10, "max_iter": 300, "seed": 4, "device": "auto"
+    }
+    model.set_params(n_clusters=5)
+    assert model.n_clusters == 5
+    twin = model.clone()
+    assert twin.get_params() == model.get_params() and twin is not model
+    with pytest.raises(ValueError, match="has no parameter 'k'"):
+        model.set_params(k=2)
+    assert repr(model).startswith("KMeans(n_clusters=5")
+
+
+def test_fit_sets_contract_attributes_and_leaves_input_untouched() -> None:
+    data = _two_blobs()
+    before = data.edge_index.clone(), data.x.clone()
+    model = KMeans(n_clusters=2, seed=0).fit(data)
+    assert model.labels_.dtype == torch.long and model.labels_.shape == (20,)
+    assert model.n_clusters_ == 2
+    assert model.config_["method"] == "KMeans" and model.config_["params"]["n_clusters"] == 2
+    assert isinstance(model.history_, dict) and model.fit_time_ >= 0
+    assert torch.equal(data.edge_index, before[0]) and torch.equal(data.x, before[1])
+    assert torch.equal(model.fit_predict(data), model.labels_)
+
+
+def test_labels_never_reach_fit() -> None:
+    class Spy(BaseClusterer):
+        def __init__(self, seed: int = 0, device: str = "auto") -> None:
+            self.seed = seed
+            self.device = device
+
+        def _fit(self, data: Data, device: torch.device) -> None:
+            self.saw = sorted(data.keys())
+            self.labels_ = torch.zeros(data.num_nodes, dtype=torch.long)
+
+    spy = Spy().fit(_two_blobs())
+    assert "y" not in spy.saw
+
+
+def test_same_seed_same_result() -> None:
+    data = _two_blobs()
+    a = SpectralClustering(n_clusters=2, seed=3).fit_predict(data)
+    b = SpectralClustering(n_clusters=2, seed=3).fit_predict(data)
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "error", "match"),
+    [
+        (lambda d: d.__delattr__("x"), ValueError, "data.x is missing"),
+        (lambda d: setattr(d, "x", d.x.long()), TypeError, r"data.x.float\(\)"),
+        (lambda d: d.x.__setitem__((3, 1), float("nan")), ValueError, "NaN or inf in 1 rows"),
+        (lambda d: d.x.__setitem__((2, 0), float("inf")), ValueError, "NaN or inf"),
+        (lambda d: setattr(d, "edge_index", d.edge_index.t().contiguous()), ValueError,
+         r"looks like \[E, 2\]"),
+        (lambda d: setattr(d, "edge_index", d.edge_index.float()), TypeError, "edge_index.long"),
+        (lambda d: d.edge_index.__setitem__((0, 0), 99), ValueError, "refers to node 99"),
+        (lambda d: d.edge_index.__setitem__((0, 0), -1), ValueError, "negative node index"),
+        (lambda d: setattr(d, "edge_index", None), ValueError, "edge_index is missing"),
+    ],
+)
+def test_bad_input_is_refused_with_a_fix(mutate, error, match) -> None:
+    data = _two_blobs()
+    mutate(data)
+    with pytest.raises(error, match=match):
+        KMeans(n_clusters=2).fit(data)
+
+
+def test_not_a_data_object() -> None:
+    with pytest.raises(TypeError, match="expected a torch_geometric.data.Data"):
+        KMeans(n_clusters=2).fit(torch.randn(5, 2))
+
+
+def test_empty_graph() -> None:
+    data = Data(x=torch.zeros(0, 3), edge_index=torch.zeros(2, 0, dtype=torch.long))
+    with pytest.raises(ValueError, match="empty"):
+        KMeans(n_clusters=2).fit(data)
+
+
+@pytest.mark.parametrize(("k", "match"), [(1, "at least 2"), (21, "exceeds the number of nodes"),
+                                          (2.5, "must be an integer")])
+def test_n_clusters_range(k, match) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        KMeans(n_clusters=k).fit(_two_blobs())
+
+
+def test_directed_and_duplicate_edges_are_repaired_with_warnings() -> None:
+    data = _two_blobs()
+    directed = data.edge_index[:, :20]  # one direction only
+    data.edge_index = torch.cat([directed, directed[:, :3], torch.tensor([[5], [5]])], dim=1)
+    with pytest.warns(GraphWarning) as caught:
+        clean = check_graph(data)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "self-loops" in messages and "duplicate" in messages and "directed" in messages
+    assert clean.edge_index.size(1) == 40
+    with pytest.warns(GraphWarning):
+        KMeans(n_clusters=2).fit(data)
+
+
+def test_isolated_nodes_are_kept() -> None:
+    data = _two_blobs()
+    data.x = torch.cat([data.x, torch.zeros(2, 3)])  # nodes 20, 21 without edges
+    labels = Louvain().fit_predict(data)
+    assert labels.shape == (22,)
+    assert labels[20] != labels[21]  # isolated nodes are their own communities
+
+
+def test_structure_only_methods_accept_missing_features() -> None:
+    data = _two_blobs()
+    del data.x
+    data.num_nodes = 20
+    assert SpectralClustering(n_clusters=2).fit_predict(data).shape == (20,)
+
+
+def test_unfitted_and_nan_guards() -> None:
+    model = KMeans()
+    with pytest.raises(NotFittedError):
+        model._require_fitted()
+    with pytest.raises(FloatingPointError, match="at step 7"):
+        check_finite(torch.tensor([1.0, float("nan")]), "loss", 7)
+
+
+def test_bad_seed_and_device() -> None:
+    with pytest.raises(ValueError, match="seed"):
+        KMeans(n_clusters=2, seed=-1).fit(_two_blobs())
+    with pytest.raises(ValueError, match="device"):
+        KMeans(n_clusters=2, device="tpu").fit(_two_blobs())
