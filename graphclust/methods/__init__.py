@@ -1,0 +1,26 @@
+"""Clustering methods behind one estimator contract, resolvable by name."""
+
+from graphclust.methods.base import BaseClusterer, NotFittedError
+from graphclust.methods.baselines import KMeans, Louvain, SpectralClustering
+from graphclust.registry import Registry
+
+METHODS: Registry[type[BaseClusterer]] = Registry("method")
+METHODS.register("kmeans", KMeans)
+METHODS.register("spectral", SpectralClustering)
+METHODS.register("louvain", Louvain)
+
+
+def get_method(name: str) -> type[BaseClusterer]:
+    """The estimator class registered as ``name`` (e.g. ``"kmeans"``)."""
+    return METHODS.get(name)
+
+
+__all__ = [
+    "METHODS",
+    "BaseClusterer",
+    "KMeans",
+    "Louvain",
+    "NotFittedError",
+    "SpectralClustering",
+    "get_method",
+]
