@@ -1,0 +1,36 @@
+"""The assignment core shared by every method: codes, prototypes, targets, losses.
+
+Pure functions and small modules with no graph logic:
+
+- :func:`sinkhorn`: log-domain, optionally distributed, balanced codes ``[B, K]``.
+- :class:`Prototypes`: unit-norm prototype heads producing cosine scores.
+- :func:`student_t_assignment`, :func:`dec_target`, :func:`depict_target`,
+  :func:`kl_clustering_loss`: DEC/DEPICT self-training.
+- :func:`swapped_prediction_loss`, :func:`symmetric_prediction_loss`: SwAV-style losses.
+- :class:`FeatureQueue`, :func:`queued_sinkhorn`: a queue of past embeddings.
+- :mod:`graphclust.assign.dist`: the distributed helpers.
+"""
+
+from graphclust.assign.losses import swapped_prediction_loss, symmetric_prediction_loss
+from graphclust.assign.prototypes import Prototypes
+from graphclust.assign.queue import FeatureQueue, queued_sinkhorn
+from graphclust.assign.sinkhorn import sinkhorn
+from graphclust.assign.targets import (
+    dec_target,
+    depict_target,
+    kl_clustering_loss,
+    student_t_assignment,
+)
+
+__all__ = [
+    "FeatureQueue",
+    "Prototypes",
+    "dec_target",
+    "depict_target",
+    "kl_clustering_loss",
+    "queued_sinkhorn",
+    "sinkhorn",
+    "student_t_assignment",
+    "swapped_prediction_loss",
+    "symmetric_prediction_loss",
+]
