@@ -27,29 +27,51 @@ def _add_bench(subparsers: argparse._SubParsersAction) -> None:
         description="Run every method on every dataset for each seed; one JSON line per run "
         "in OUT/results.jsonl; a rerun skips finished runs.",
     )
-    parser.add_argument("--methods", default=DEFAULT_METHODS,
-                        help=f"comma-separated method names (default: {DEFAULT_METHODS})")
-    parser.add_argument("--datasets", default=DEFAULT_DATASETS,
-                        help=f"comma-separated dataset names (default: {DEFAULT_DATASETS})")
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
-                        help=f"number of seeds 0..S-1 (default: {DEFAULT_SEEDS})")
-    parser.add_argument("--config", type=Path,
-                        help="YAML suite file (overrides --methods/--datasets/--seeds)")
-    parser.add_argument("--out", type=Path, default=Path("results"),
-                        help="output folder for results.jsonl and summary.md (default: results)")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="data root (default: $GRAPHCLUST_DATA, else ./datasets)")
-    parser.add_argument("--metrics", default=None,
-                        help="comma-separated metrics to show (default: acc,nmi,ari,f1,"
-                        "modularity,edge,edge_trivial,k)")
+    parser.add_argument(
+        "--methods",
+        default=DEFAULT_METHODS,
+        help=f"comma-separated method names (default: {DEFAULT_METHODS})",
+    )
+    parser.add_argument(
+        "--datasets",
+        default=DEFAULT_DATASETS,
+        help=f"comma-separated dataset names (default: {DEFAULT_DATASETS})",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=DEFAULT_SEEDS,
+        help=f"number of seeds 0..S-1 (default: {DEFAULT_SEEDS})",
+    )
+    parser.add_argument(
+        "--config", type=Path, help="YAML suite file (overrides --methods/--datasets/--seeds)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="output folder for results.jsonl and summary.md (default: results)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root (default: $GRAPHCLUST_DATA, else ./datasets)",
+    )
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        help="comma-separated metrics to show (default: acc,nmi,ari,f1,"
+        "modularity,edge,edge_trivial,k)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    from graphclust.bench.environment import run_context
     from graphclust.bench.runner import run_suite
     from graphclust.bench.suite import load_suite, make_suite
-    from graphclust.bench.environment import run_context
     from graphclust.bench.table import DEFAULT_METRICS, format_report, format_table, summarize
 
     if args.config is not None:
@@ -64,24 +86,33 @@ def _run_bench(args: argparse.Namespace) -> int:
     (args.out / "summary.md").write_text(report)
     failures = [r for r in records if r.get("status") != "ok"]
     for record in failures:
-        print(f"FAILED {record['method']} on {record['dataset']} seed {record['seed']}: "
-              f"{record.get('error')}", file=sys.stderr)
-    print(f"\n{len(records) - len(failures)} runs ok, {len(failures)} failed; "
-          f"records in {args.out / 'results.jsonl'}")
+        print(
+            f"FAILED {record['method']} on {record['dataset']} seed {record['seed']}: "
+            f"{record.get('error')}",
+            file=sys.stderr,
+        )
+    print(
+        f"\n{len(records) - len(failures)} runs ok, {len(failures)} failed; "
+        f"records in {args.out / 'results.jsonl'}"
+    )
     return 1 if failures else 0
 
 
 def _add_datasets(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("datasets", help="list datasets and whether each is available")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="data root (default: $GRAPHCLUST_DATA, else ./datasets)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root (default: $GRAPHCLUST_DATA, else ./datasets)",
+    )
     parser.set_defaults(handler=_run_datasets)
 
 
 def _run_datasets(args: argparse.Namespace) -> int:
-    from graphclust.data import dataset_spec, is_available, list_datasets, resolve_root
+    from graphclust.data import data_root, dataset_spec, is_available, list_datasets
 
-    root = resolve_root(args.root)
+    root = data_root(args.root)
     print(f"data root: {root}")
     names = list_datasets()
     width = max(len(name) for name in names)

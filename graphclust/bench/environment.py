@@ -8,8 +8,16 @@ import platform
 import sys
 from importlib import metadata
 
-_PACKAGES = ("graphclust", "torch", "torch-geometric", "torch-scatter", "numpy", "scipy",
-             "scikit-learn", "networkx")
+_PACKAGES = (
+    "graphclust",
+    "torch",
+    "torch-geometric",
+    "torch-scatter",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "networkx",
+)
 
 
 def package_versions() -> dict[str, str]:

@@ -93,6 +93,16 @@ def run_one(spec: RunSpec, data: Data) -> dict[str, Any]:
     return record
 
 
+def _end_with_newline(path: Path) -> None:
+    """Terminate a line cut short by a killed run, so the next record starts cleanly."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) != b"\n":
+            handle.write(b"\n")
+
+
 def _jsonable(value: Any) -> Any:
     try:
         json.dumps(value)
@@ -123,6 +133,7 @@ def run_suite(
     records = dict(done)
     loaded: dict[str, Data | Exception] = {}
     bar = tqdm(total=len(pending), disable=not progress, desc=f"bench {suite.name}")
+    _end_with_newline(path)
     with path.open("a") as handle:
         for spec in pending:
             bar.set_postfix_str(f"{spec.method.label()} on {spec.dataset.label()} s{spec.seed}")

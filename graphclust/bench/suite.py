@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from graphclust.data import list_datasets
+from graphclust.data import DATASETS, list_datasets
 from graphclust.methods import METHODS
 
 
@@ -109,27 +109,24 @@ def _parse_seeds(seeds: object, source: str) -> list[int]:
         if seeds < 1:
             raise ValueError(f"{source}: seeds must be at least 1, got {seeds}")
         return list(range(seeds))
-    if isinstance(seeds, list) and seeds and all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    if (
+        isinstance(seeds, list)
+        and seeds
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
     ):
         return list(seeds)
     raise ValueError(f"{source}: seeds must be a count or a list of non-negative integers")
 
 
 def _check_names(suite: Suite, source: str) -> None:
-    known_datasets = set(list_datasets())
     for entry in suite.methods:
         if entry.name not in METHODS:
-            raise ValueError(
-                f"{source}: unknown method {entry.name!r}; known: {', '.join(METHODS.names())}"
-            )
+            known = ", ".join(METHODS.names())
+            raise ValueError(f"{source}: unknown method {entry.name!r}; known: {known}")
     for entry in suite.datasets:
-        if entry.name.lower() not in known_datasets and not entry.name.lower().startswith(
-            "ogbn-"
-        ):
-            raise ValueError(
-                f"{source}: unknown dataset {entry.name!r}; known: {', '.join(sorted(known_datasets))}"
-            )
+        if entry.name not in DATASETS:
+            known = ", ".join(list_datasets())
+            raise ValueError(f"{source}: unknown dataset {entry.name!r}; known: {known}")
 
 
 def make_suite(

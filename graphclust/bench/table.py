@@ -37,8 +37,12 @@ def summarize(
     rows = []
     for group in sorted(set(groups) | set(failed)):
         runs = groups.get(group, [])
-        row: dict[str, Any] = {"dataset": group[0], "method": group[1], "runs": len(runs),
-                               "failed": failed.get(group, 0)}
+        row: dict[str, Any] = {
+            "dataset": group[0],
+            "method": group[1],
+            "runs": len(runs),
+            "failed": failed.get(group, 0),
+        }
         for metric in metrics:
             values = [r["metrics"][metric] for r in runs if metric in r.get("metrics", {})]
             if values:
@@ -71,8 +75,11 @@ def format_table(
     header = ["dataset", "method", "runs", *shown, "time_s", "peak_rss_mb"]
     body = []
     for row in rows:
-        cells = [row["dataset"], row["method"], f"{row['runs']}" + (
-            f" ({row['failed']} failed)" if row["failed"] else "")]
+        cells = [
+            row["dataset"],
+            row["method"],
+            f"{row['runs']}" + (f" ({row['failed']} failed)" if row["failed"] else ""),
+        ]
         cells += [_cell(row.get(m), m) for m in shown]
         cells.append(_cell(row.get("time_s"), "time_s"))
         cells.append(f"{row['peak_rss_mb']:.0f}" if "peak_rss_mb" in row else "-")

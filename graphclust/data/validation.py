@@ -105,9 +105,8 @@ def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
 def _num_nodes(data: Data) -> int:
     explicit = data.num_nodes
     x = getattr(data, "x", None)
-    if isinstance(x, torch.Tensor) and x.dim() >= 1 and explicit is not None:
-        if explicit != x.size(0):
-            raise ValueError(f"data.num_nodes is {explicit} but data.x has {x.size(0)} rows")
+    if isinstance(x, torch.Tensor) and x.dim() >= 1 and explicit not in (None, x.size(0)):
+        raise ValueError(f"data.num_nodes is {explicit} but data.x has {x.size(0)} rows")
     if explicit is None:
         raise ValueError("cannot tell the number of nodes: set data.x or data.num_nodes")
     return int(explicit)
@@ -159,8 +158,9 @@ def check_graph(
     edge_index = check_edge_index(edge_index, num_nodes)
     edge_index = _clean_edges(edge_index, num_nodes)
     if edge_index.size(1) == 0:
-        warnings.warn("the graph has no edges; graph terms will be uninformative", GraphWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "the graph has no edges; graph terms will be uninformative", GraphWarning, stacklevel=2
+        )
 
     out = Data(x=x, edge_index=edge_index, num_nodes=num_nodes)
     for name in keep:

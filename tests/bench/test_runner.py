@@ -19,8 +19,21 @@ def test_records_hold_config_versions_time_memory_and_metrics(tmp_path: Path) ->
     records = run_suite(suite, tmp_path, progress=False)
     assert len(records) == 4 and all(r["status"] == "ok" for r in records)
     record = records[0]
-    for field in ("key", "method", "dataset", "seed", "params", "metrics", "wall_time_s",
-                  "fit_time_s", "peak_rss_mb", "versions", "machine", "date", "command"):
+    for field in (
+        "key",
+        "method",
+        "dataset",
+        "seed",
+        "params",
+        "metrics",
+        "wall_time_s",
+        "fit_time_s",
+        "peak_rss_mb",
+        "versions",
+        "machine",
+        "date",
+        "command",
+    ):
         assert field in record, field
     assert record["params"]["n_clusters"] == 2  # karate has two factions
     assert record["params"]["seed"] == record["seed"]
@@ -91,8 +104,14 @@ def test_bad_suite_files(tmp_path: Path, text: str, match: str) -> None:
 
 def test_summary_is_mean_and_sample_std() -> None:
     records = [
-        {"dataset": "d", "method": "m", "status": "ok", "wall_time_s": 1.0, "peak_rss_mb": 10,
-         "metrics": {"acc": v}}
+        {
+            "dataset": "d",
+            "method": "m",
+            "status": "ok",
+            "wall_time_s": 1.0,
+            "peak_rss_mb": 10,
+            "metrics": {"acc": v},
+        }
         for v in (0.5, 0.7)
     ] + [{"dataset": "d", "method": "m", "status": "error"}]
     (row,) = summarize(records, ["acc"])
@@ -105,8 +124,20 @@ def test_summary_is_mean_and_sample_std() -> None:
 
 def test_cli_bench_and_datasets(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "res"
-    code = main(["bench", "--methods", "kmeans,spectral", "--datasets", "karate", "--seeds", "2",
-                 "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "bench",
+            "--methods",
+            "kmeans,spectral",
+            "--datasets",
+            "karate",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "karate" in printed and "spectral" in printed and "4 runs ok, 0 failed" in printed

@@ -13,7 +13,9 @@ from graphclust.methods.base import BaseClusterer, check_finite
 
 def _two_blobs(n_per: int = 10) -> Data:
     gen = torch.Generator().manual_seed(0)
-    x = torch.cat([torch.randn(n_per, 3, generator=gen) - 4, torch.randn(n_per, 3, generator=gen) + 4])
+    x = torch.cat(
+        [torch.randn(n_per, 3, generator=gen) - 4, torch.randn(n_per, 3, generator=gen) + 4]
+    )
     ring = torch.arange(2 * n_per)
     edge_index = torch.stack([ring, (ring + 1) % (2 * n_per)])
     edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
@@ -23,7 +25,11 @@ def _two_blobs(n_per: int = 10) -> Data:
 def test_params_roundtrip_and_clone() -> None:
     model = KMeans(n_clusters=3, seed=4)
     assert model.get_params() == {
-        "n_clusters": 3, "n_init": 10, "max_iter": 300, "seed": 4, "device": "auto"
+        "n_clusters": 3,
+        "n_init": 10,
+        "max_iter": 300,
+        "seed": 4,
+        "device": "auto",
     }
     model.set_params(n_clusters=5)
     assert model.n_clusters == 5
@@ -74,8 +80,11 @@ def test_same_seed_same_result() -> None:
         (lambda d: setattr(d, "x", d.x.long()), TypeError, r"data.x.float\(\)"),
         (lambda d: d.x.__setitem__((3, 1), float("nan")), ValueError, "NaN or inf in 1 rows"),
         (lambda d: d.x.__setitem__((2, 0), float("inf")), ValueError, "NaN or inf"),
-        (lambda d: setattr(d, "edge_index", d.edge_index.t().contiguous()), ValueError,
-         r"looks like \[E, 2\]"),
+        (
+            lambda d: setattr(d, "edge_index", d.edge_index.t().contiguous()),
+            ValueError,
+            r"looks like \[E, 2\]",
+        ),
         (lambda d: setattr(d, "edge_index", d.edge_index.float()), TypeError, "edge_index.long"),
         (lambda d: d.edge_index.__setitem__((0, 0), 99), ValueError, "refers to node 99"),
         (lambda d: d.edge_index.__setitem__((0, 0), -1), ValueError, "negative node index"),
@@ -100,8 +109,10 @@ def test_empty_graph() -> None:
         KMeans(n_clusters=2).fit(data)
 
 
-@pytest.mark.parametrize(("k", "match"), [(1, "at least 2"), (21, "exceeds the number of nodes"),
-                                          (2.5, "must be an integer")])
+@pytest.mark.parametrize(
+    ("k", "match"),
+    [(1, "at least 2"), (21, "exceeds the number of nodes"), (2.5, "must be an integer")],
+)
 def test_n_clusters_range(k, match) -> None:
     with pytest.raises((ValueError, TypeError), match=match):
         KMeans(n_clusters=k).fit(_two_blobs())

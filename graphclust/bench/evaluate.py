@@ -1,0 +1,398 @@
+"""``graphclust evaluate``: the EDGE report of a partition made by any tool.
+
+The partition is scored on pairs of nodes whose relation is known: intra pairs (known to
+share a community) and inter pairs (known to be apart), as in the DAG paper's
+deployment on unlabelled graphs. When only intra pairs are known, inter pairs can be
+sampled uniformly from the node pairs that have no edge between them (seeded, and the
+sample size is printed, since the trivial one-cluster score depends on the mix). With a
+labelled dataset and no pair files, the pairs are the graph's edges and the relation
+comes from the labels.
+
+File formats (blank lines and lines starting with ``#`` are ignored everywhere; fields
+are separated by whitespace or commas; node ids are 0-based integers):
+
+* partition: one label per line (line i is node i), or ``node label`` per line in any
+  order, every node exactly once. Labels are any tokens (``3``, ``c12``, ``red``).
+* pairs (intra, inter) and edge lists: ``i j`` per line; an edge list may carry a third
+  column (a weight), which is ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from graphclust.metrics import edge_score
+from graphclust.metrics.edge import EdgeReport
+
+_SPLIT = re.compile(r"[\s,]+")
+# exhaustive enumeration of candidate non-edges is used below this many node pairs
+_ENUMERATE_LIMIT = 5_000_000
+
+
+def _rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank, non-comment line of a text file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if text and not text.startswith("#"):
+                rows.append((number, [f for f in _SPLIT.split(text) if f]))
+    if not rows:
+        raise ValueError(f"{path}: the file holds no data lines")
+    return rows
+
+
+def _node_id(token: str, path: Path, number: int) -> int:
+    try:
+        value = int(token)
+    except ValueError:
+        raise ValueError(f"{path}, line {number}: {token!r} is not an integer node id") from None
+    if value < 0:
+        raise ValueError(f"{path}, line {number}: node id {value} is negative; ids start at 0")
+    return value
+
+
+@dataclass(frozen=True)
+class PairFile:
+    """Pairs read from a file: ``pairs`` LongTensor [2, M] and the line of each pair."""
+
+    pairs: torch.Tensor
+    lines: np.ndarray
+    path: Path
+
+    def check_range(self, num_nodes: int) -> None:
+        """Raise, naming the first offending line, when a node id is >= ``num_nodes``."""
+        if self.pairs.numel() == 0:
+            return
+        bad = (self.pairs >= num_nodes).any(dim=0).nonzero().flatten()
+        if bad.numel() > 0:
+            first = int(bad[0])
+            i, j = self.pairs[:, first].tolist()
+            raise ValueError(
+                f"{self.path}, line {int(self.lines[first])}: pair ({i}, {j}) refers to a "
+                f"node >= {num_nodes}, but the graph has {num_nodes} nodes (ids 0.."
+                f"{num_nodes - 1})"
+            )
+
+
+def read_pairs(path: str | Path, allow_weight: bool = False) -> PairFile:
+    """Read ``i j`` per line (``i j w`` when ``allow_weight``; w is ignored).
+
+    Raises:
+        ValueError: naming the file and line of a malformed row or a pair (i, i).
+    """
+    path = Path(path)
+    rows = _rows(path)
+    expected = "2 or 3" if allow_weight else "2"
+    pairs = np.empty((2, len(rows)), dtype=np.int64)
+    lines = np.empty(len(rows), dtype=np.int64)
+    for index, (number, fields) in enumerate(rows):
+        if len(fields) != 2 and not (allow_weight and len(fields) == 3):
+            raise ValueError(
+                f"{path}, line {number}: expected {expected} fields (i j), got "
+                f"{len(fields)}: {' '.join(fields)!r}"
+            )
+        i, j = _node_id(fields[0], path, number), _node_id(fields[1], path, number)
+        if i == j and not allow_weight:
+            raise ValueError(
+                f"{path}, line {number}: the pair ({i}, {i}) pairs a node with itself; remove it"
+            )
+        pairs[:, index] = (i, j)
+        lines[index] = number
+    return PairFile(torch.from_numpy(pairs), lines, path)
+
+
+def read_partition(path: str | Path) -> tuple[torch.Tensor, list[str]]:
+    """Read a partition file (see the module notes for the two formats).
+
+    Returns:
+        labels: LongTensor [N], codes 0..K-1 in order of first appearance.
+        names: the K original label tokens, ``names[code]``.
+
+    Raises:
+        ValueError: mixed formats, a node listed twice or missing, a bad node id; the
+            message names the line.
+    """
+    path = Path(path)
+    rows = _rows(path)
+    width = len(rows[0][1])
+    if width not in (1, 2):
+        raise ValueError(
+            f"{path}, line {rows[0][0]}: expected 'label' or 'node label', got {width} fields"
+        )
+    for number, fields in rows:
+        if len(fields) != width:
+            raise ValueError(
+                f"{path}, line {number}: {len(fields)} fields, but line {rows[0][0]} has "
+                f"{width}; use one format for the whole file ('label' or 'node label')"
+            )
+    if width == 1:
+        tokens = [fields[0] for _, fields in rows]
+    else:
+        by_node: dict[int, tuple[str, int]] = {}
+        for number, (node_token, label) in rows:
+            node = _node_id(node_token, path, number)
+            if node in by_node:
+                raise ValueError(
+                    f"{path}, line {number}: node {node} was already given a label on "
+                    f"line {by_node[node][1]}"
+                )
+            by_node[node] = (label, number)
+        n = max(by_node) + 1
+        if len(by_node) != n:
+            missing = sorted(set(range(n)) - set(by_node))
+            raise ValueError(
+                f"{path}: {len(missing)} nodes in 0..{n - 1} have no label (first: "
+                f"{missing[:5]}); every node needs one"
+            )
+        tokens = [by_node[node][0] for node in range(n)]
+    codes: dict[str, int] = {}
+    labels = torch.tensor([codes.setdefault(token, len(codes)) for token in tokens])
+    return labels, list(codes)
+
+
+def _undirected_keys(pairs: torch.Tensor, num_nodes: int) -> np.ndarray:
+    """Sorted unique keys min(i, j) * N + max(i, j) of pairs [2, M], self-pairs dropped."""
+    low = torch.minimum(pairs[0], pairs[1])
+    high = torch.maximum(pairs[0], pairs[1])
+    keep = low != high
+    return np.unique((low[keep] * num_nodes + high[keep]).numpy())
+
+
+def sample_inter_pairs(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    n_samples: int,
+    exclude: torch.Tensor | None = None,
+    seed: int = 0,
+) -> tuple[torch.Tensor, int]:
+    """Draw distinct unordered node pairs uniformly among pairs with no edge between them.
+
+    Args:
+        edge_index: [2, E] (either direction counts as an edge).
+        num_nodes: N.
+        n_samples: how many pairs to draw (without replacement).
+        exclude: further pairs [2, M] that must not be drawn (e.g. the known intra pairs).
+        seed: seed of the NumPy generator; the same seed gives the same pairs.
+
+    Returns:
+        pairs: LongTensor [2, n_samples] with i < j in each column.
+        n_candidates: the number of pairs the sample was drawn from.
+    """
+    if n_samples < 1:
+        raise ValueError(f"--sample-inter must be at least 1, got {n_samples}")
+    taken = _undirected_keys(edge_index.cpu().long(), num_nodes)
+    if exclude is not None and exclude.numel() > 0:
+        taken = np.union1d(taken, _undirected_keys(exclude.cpu().long(), num_nodes))
+    total = num_nodes * (num_nodes - 1) // 2
+    n_candidates = total - taken.size
+    if n_samples > n_candidates:
+        raise ValueError(
+            f"cannot sample {n_samples} inter pairs: only {n_candidates} node pairs have "
+            "no edge and are not known intra pairs; ask for fewer"
+        )
+    rng = np.random.default_rng(seed)
+    if total <= _ENUMERATE_LIMIT:
+        low, high = np.triu_indices(num_nodes, k=1)
+        keys = low.astype(np.int64) * num_nodes + high
+        keys = keys[~np.isin(keys, taken, assume_unique=True)]
+        chosen = rng.choice(keys, size=n_samples, replace=False)
+    else:
+        chosen = _rejection_sample(rng, num_nodes, n_samples, taken)
+    pairs = torch.from_numpy(np.stack([chosen // num_nodes, chosen % num_nodes]))
+    return pairs, n_candidates
+
+
+def _rejection_sample(
+    rng: np.random.Generator, num_nodes: int, n_samples: int, taken: np.ndarray
+) -> np.ndarray:
+    """Uniform distinct keys outside ``taken`` for large N, where almost every pair is free."""
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < n_samples:
+        need = n_samples - chosen.size
+        i = rng.integers(0, num_nodes, size=2 * need + 16)
+        j = rng.integers(0, num_nodes, size=2 * need + 16)
+        keep = i != j
+        keys = np.minimum(i, j)[keep] * num_nodes + np.maximum(i, j)[keep]
+        keys = keys[~np.isin(keys, taken)]
+        # keep first occurrences only, in draw order, so the result is a uniform sample
+        _, first = np.unique(np.concatenate([chosen, keys]), return_index=True)
+        merged = np.concatenate([chosen, keys])[np.sort(first)]
+        chosen = merged[:n_samples]
+    return chosen
+
+
+# -- the command ------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``graphclust evaluate`` options to ``parser``."""
+    parser.add_argument(
+        "--graph",
+        required=True,
+        help="a dataset name (see 'graphclust datasets') or an edge-list file "
+        "('i j' per line, 0-based)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root for a dataset name (default: $GRAPHCLUST_DATA)",
+    )
+    parser.add_argument(
+        "--partition",
+        type=Path,
+        required=True,
+        help="partition file: one label per line, or 'node label' per line",
+    )
+    parser.add_argument(
+        "--intra",
+        type=Path,
+        default=None,
+        help="file of pairs known to share a community ('i j' per line)",
+    )
+    parser.add_argument(
+        "--inter", type=Path, default=None, help="file of pairs known to be apart ('i j' per line)"
+    )
+    parser.add_argument(
+        "--sample-inter",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of --inter, draw N inter pairs uniformly from the node "
+        "pairs with no edge between them (and not in --intra)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample-inter (default: 0)")
+    parser.add_argument(
+        "--save-inter", type=Path, default=None, help="write the sampled inter pairs to this file"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _load_graph(graph: str, root: Path | None) -> tuple[torch.Tensor, int | None, object, str]:
+    """(edge_index [2, E], num_nodes or None, y or None, description) of --graph."""
+    path = Path(graph)
+    if path.is_file():
+        edges = read_pairs(path, allow_weight=True)
+        return edges.pairs, None, None, f"{path} (edge list)"
+    if path.suffix or "/" in graph:
+        raise FileNotFoundError(f"--graph {graph!r}: no such file (nor a dataset name)")
+    from graphclust.data import load_dataset
+
+    data = load_dataset(graph, root=root)
+    return data.edge_index, int(data.num_nodes), getattr(data, "y", None), graph
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.inter is not None and args.sample_inter is not None:
+        raise ValueError("give either --inter or --sample-inter, not both")
+    if args.sample_inter is None and args.save_inter is not None:
+        raise ValueError("--save-inter only applies with --sample-inter")
+    if args.intra is None and (args.inter is not None or args.sample_inter is not None):
+        raise ValueError("--inter and --sample-inter need --intra (the known intra pairs)")
+    if args.intra is not None and args.inter is None and args.sample_inter is None:
+        raise ValueError("with --intra, give --inter FILE or --sample-inter N")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``graphclust evaluate``; prints the report and returns the exit status 0."""
+    _check_args(args)
+    edge_index, num_nodes, y, graph_name = _load_graph(args.graph, args.root)
+    labels, _ = read_partition(args.partition)
+    if num_nodes is None:
+        num_nodes = labels.numel()
+        edges = edge_index.max().item() + 1 if edge_index.numel() else 0
+        if edges > num_nodes:
+            raise ValueError(
+                f"{args.graph} refers to node {edges - 1} but {args.partition} labels only "
+                f"{num_nodes} nodes (0..{num_nodes - 1}); label every node of the graph"
+            )
+    elif labels.numel() != num_nodes:
+        raise ValueError(
+            f"{args.partition} labels {labels.numel()} nodes but {graph_name} has {num_nodes}; "
+            "give one label per node, in node order"
+        )
+    n_edges = _undirected_keys(edge_index.cpu().long(), num_nodes).size
+    lines = [
+        f"graph:      {graph_name}: {num_nodes} nodes, {n_edges} edges",
+        f"partition:  {args.partition}",
+    ]
+    if args.intra is None:
+        if y is None:
+            raise ValueError(
+                f"{graph_name} has no ground-truth labels; give --intra with --inter or "
+                "--sample-inter"
+            )
+        report = edge_score(labels, edge_index=edge_index, y=y)
+        lines.append("pairs:      the graph's edges, relation from its ground-truth labels")
+        sample = None
+    else:
+        intra = read_pairs(args.intra)
+        intra.check_range(num_nodes)
+        if args.inter is not None:
+            inter = read_pairs(args.inter)
+            inter.check_range(num_nodes)
+            inter_pairs, sample = inter.pairs, None
+            source = f"from {args.inter}"
+        else:
+            inter_pairs, candidates = sample_inter_pairs(
+                edge_index, num_nodes, args.sample_inter, exclude=intra.pairs, seed=args.seed
+            )
+            sample = {"size": args.sample_inter, "candidates": candidates, "seed": args.seed}
+            source = (
+                f"sampled uniformly: {args.sample_inter} of {candidates} non-adjacent "
+                f"pairs, seed {args.seed}"
+            )
+            if args.save_inter is not None:
+                np.savetxt(
+                    args.save_inter,
+                    inter_pairs.t().numpy(),
+                    fmt="%d",
+                    header=f"inter pairs {source}",
+                )
+                source += f", saved to {args.save_inter}"
+        report = edge_score(labels, intra_pairs=intra.pairs, inter_pairs=inter_pairs)
+        lines.append(
+            f"pairs:      {report.n_intra} intra from {args.intra}; {report.n_inter} inter {source}"
+        )
+    if args.json:
+        out = report.as_dict()
+        out["edge_minus_trivial"] = report.edge - report.trivial_edge
+        out["inter_sample"] = sample
+        print(json.dumps(out, indent=2))
+    else:
+        print("\n".join(lines + [""] + format_report(report)))
+    return 0
+
+
+def format_report(report: EdgeReport) -> list[str]:
+    """The EDGE report as aligned text lines."""
+    return [
+        f"EDGE            {report.edge:.4f}   (F1 of the intra pairs)",
+        f"  precision     {report.precision:.4f}",
+        f"  recall        {report.recall:.4f}",
+        f"inter F1        {report.inter_f1:.4f}   (F1 of the inter pairs)",
+        f"balanced F1     {report.balanced_f1:.4f}",
+        f"K (clusters)    {report.n_clusters}",
+        f"trivial EDGE    {report.trivial_edge:.4f}   (everything in one cluster)",
+        f"EDGE - trivial  {report.edge - report.trivial_edge:+.4f}",
+    ]
+
+
+__all__ = [
+    "PairFile",
+    "add_arguments",
+    "format_report",
+    "read_pairs",
+    "read_partition",
+    "run",
+    "sample_inter_pairs",
+]

@@ -1,0 +1,369 @@
+"""DAG: K-free community detection (Liu et al., KDD 2024), see docs/METHODS.md section 3.
+
+The model has three parts trained together, L = L_SCE + alpha L_BPR + beta L_GS:
+
+1. Masked attribute reconstruction (GraphMAE): a share ``mask_rate`` of the nodes gets a
+   learnable [MASK] vector, a 2-layer GAT encoder gives H, the masked rows of H are
+   masked again, a 2-layer GAT decoder rebuilds the features, and the scaled cosine
+   error (exponent 3) is taken over the masked nodes.
+2. Community affiliation readout: a 2-layer GCN maps H to C [N, k_max] >= 0; the edge
+   model sigmoid(C_i . C_j) is trained with a BPR loss, one sampled non-neighbour per
+   edge: L_BPR = -sum_{(i,j) in E} ln sigmoid(C_i.C_j - C_i.C_u).
+3. Community number search: the group-sparsity norm sum_k ||W[:, k]||_2 of the readout's
+   last weight drives unneeded columns to zero. K is the number of non-empty argmax
+   communities of C.
+
+Model selection is label-free: every ``eval_every`` epochs the partition of the clean
+graph is scored by modularity x Calinski-Harabasz and the best checkpoint is kept.
+Calinski-Harabasz is computed on the input features, so every checkpoint is scored in
+the same space and the score depends on the partition alone (the paper does not say
+which space it uses; it published no code).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import structured_negative_sampling
+
+from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.metrics import calinski_harabasz, modularity
+from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
+from graphclust.nn.readout import CommunityReadout, bpr_loss, group_sparsity
+
+
+def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
+    """The label-free checkpoint score: modularity x Calinski-Harabasz.
+
+    A partition with fewer than 2 non-empty communities scores -inf: both factors are
+    degenerate there (modularity 0, CH undefined), and the product must never prefer it.
+    """
+    if n_clusters < 2 or not math.isfinite(modularity_value) or not math.isfinite(ch_value):
+        return -math.inf
+    return modularity_value * ch_value
+
+
+class CheckpointSelector:
+    """Keeps the payload offered with the highest score (the first one on ties).
+
+    The first offer is always kept, so a run whose checkpoints all score -inf still
+    returns its first evaluated partition.
+    """
+
+    def __init__(self) -> None:
+        self.best_score = -math.inf
+        self.best_step: int | None = None
+        self.best: Any = None
+
+    def offer(self, score: float, step: int, payload: Any) -> bool:
+        """Keep ``payload`` when ``score`` beats the best so far; True when kept."""
+        if self.best_step is None or score > self.best_score:
+            self.best_score, self.best_step, self.best = score, step, payload
+            return True
+        return False
+
+
+def affiliation_labels(c: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hard labels I_i = argmax_k C_ik, relabelled to 0..K-1 (K non-empty communities).
+
+    A node whose affiliation row is all zero (every pre-activation negative under ReLU)
+    has no argmax in C; it takes the argmax of the pre-activation ``scores`` [N, k_max]
+    (the community it is closest to joining) instead of an arbitrary column 0.
+
+    Returns:
+        labels: LongTensor [N] in 0..K-1.
+        columns: LongTensor [K], the column of C that community j came from (ascending).
+    """
+    raw = c.argmax(dim=1)
+    dead = c.max(dim=1).values <= 0
+    if bool(dead.any()):
+        raw = torch.where(dead, scores.argmax(dim=1), raw)
+    columns, labels = torch.unique(raw, return_inverse=True)
+    return labels, columns
+
+
+def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """Soft assignment [N, K]: the K used columns of C [N, k_max], rows normalised to 1.
+
+    A row with no mass on those columns becomes uniform, so every row sums to 1.
+    """
+    shares = c[:, columns].float()
+    totals = shares.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(shares, 1.0 / columns.numel())
+    return torch.where(totals > 0, shares / totals.clamp_min(1e-12), uniform)
+
+
+# roots walk this many steps, so a subgraph of ``batch_size`` nodes has about
+# batch_size / (WALK_LENGTH + 1) roots; 2 steps keep each root's neighbourhood
+# connected within the subgraph for a 2-layer encoder
+WALK_LENGTH = 2
+
+
+# bag-of-words features sparser than this are kept sparse: the first GAT layer then costs
+# O(nnz) instead of O(N D) (Cora is 1.3% dense, CiteSeer 0.9%)
+SPARSE_FEATURES_BELOW = 0.1
+
+
+class RandomWalkSubgraphs:
+    """GraphSAINT-style sampler: subgraphs induced by short random walks.
+
+    Each call draws ``batch_size // (WALK_LENGTH + 1)`` root nodes uniformly, walks
+    ``WALK_LENGTH`` steps from each (a node without neighbours stays put) and returns
+    the subgraph induced by the visited nodes. Work per call is O(sum of the visited
+    nodes' degrees), not O(E), so it scales to graphs of millions of nodes.
+
+    Args:
+        edge_index: [2, E] coalesced (sorted by source), undirected.
+        num_nodes: N.
+        batch_size: about how many nodes a subgraph holds.
+    """
+
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int, batch_size: int) -> None:
+        self.num_nodes = num_nodes
+        self.n_roots = max(1, batch_size // (WALK_LENGTH + 1))
+        self.col = edge_index[1]
+        self.degree = torch.bincount(edge_index[0], minlength=num_nodes)
+        self.rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+        self.rowptr[1:] = torch.cumsum(self.degree, dim=0)
+        self._position = torch.full((num_nodes,), -1, dtype=torch.long)
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (nodes [n] ascending global ids, edge_index [2, e] in local ids)."""
+        current = torch.randint(self.num_nodes, (self.n_roots,))
+        visited = [current]
+        for _ in range(WALK_LENGTH):
+            degree = self.degree[current]
+            offset = (torch.rand(current.numel()) * degree).long()
+            step = self.col[(self.rowptr[current] + offset).clamp_max(self.col.numel() - 1)]
+            current = torch.where(degree > 0, step, current)
+            visited.append(current)
+        nodes = torch.unique(torch.cat(visited))
+        # gather the adjacency lists of the visited nodes and keep edges inside the set
+        degree = self.degree[nodes]
+        src = torch.repeat_interleave(nodes, degree)
+        starts = torch.repeat_interleave(
+            self.rowptr[nodes] - torch.cumsum(degree, 0) + degree, degree
+        )
+        dst = self.col[starts + torch.arange(src.numel())]
+        self._position[nodes] = torch.arange(nodes.numel())
+        local_dst = self._position[dst]
+        keep = local_dst >= 0
+        sub_edges = torch.stack([self._position[src[keep]], local_dst[keep]])
+        self._position[nodes] = -1
+        return nodes, sub_edges
+
+
+class DAG(BaseClusterer):
+    """DAG community detection: finds the number of communities itself (``k_free``).
+
+    Args:
+        k_max: number of candidate communities (columns of C); about 2x the expected K.
+        hidden: embedding size of the GAT encoder (a multiple of ``heads``); also the
+            width of the readout GCN's hidden layer.
+        heads: attention heads.
+        mask_rate: share of nodes masked each step (0.5; 0.75 on PubMed in the paper).
+        remask: "zero" (GraphMAE) or "token" (a learnable re-mask vector, GraphMAE2).
+        alpha: weight of the BPR loss (1e-2).
+        beta: weight of the group-sparsity penalty (5e-3).
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay (L2).
+        epochs: training epochs (full passes; in mini-batch mode ceil(N / batch_size)
+            sampled subgraphs each).
+        eval_every: epochs between label-free evaluations (the last epoch is always
+            evaluated).
+        readout: "relu" (default, the paper's C = ReLU(.)) or "softmax".
+        input_dropout: dropout on the input of every GAT layer.
+        batch_size: None trains on the whole graph each step. An integer switches to
+            sampled-subgraph training for large graphs: each step trains on the subgraph
+            induced by random walks covering about ``batch_size`` nodes (GraphSAINT-style),
+            the BPR sum rescaled to the full edge count; evaluation runs on the whole
+            graph without gradients.
+        seed: random seed (masks, negatives, initialisation, sampling).
+        device: "auto", "cpu" or "cuda[:i]".
+
+    Fitted attributes (besides the base ones):
+        soft_assignments_: C of the selected checkpoint, rows normalised to sum 1 (a zero
+            row becomes uniform), over the K non-empty communities: [N, K].
+        embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
+        selected_epoch_: the epoch of the kept checkpoint (1-based).
+        history_: per epoch ``loss``, ``sce``, ``bpr``, ``gs``, ``k_train`` (K of the
+            training pass) and ``w_col_norms`` (a list of k_max floats per epoch); per
+            evaluation ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
+            ``selection_score``.
+    """
+
+    k_free: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        k_max: int = 16,
+        hidden: int = 512,
+        heads: int = 4,
+        mask_rate: float = 0.5,
+        remask: str = "zero",
+        alpha: float = 1e-2,
+        beta: float = 5e-3,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-3,
+        epochs: int = 1500,
+        eval_every: int = 50,
+        readout: str = "relu",
+        input_dropout: float = 0.2,
+        batch_size: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.k_max = k_max
+        self.hidden = hidden
+        self.heads = heads
+        self.mask_rate = mask_rate
+        self.remask = remask
+        self.alpha = alpha
+        self.beta = beta
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.eval_every = eval_every
+        self.readout = readout
+        self.input_dropout = input_dropout
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = device
+
+    def _validate_params(self, data: Data) -> None:
+        super()._validate_params(data)
+        n = data.num_nodes
+        if not isinstance(self.k_max, int) or not 2 <= self.k_max <= n:
+            raise ValueError(f"k_max must be an integer in [2, {n}] (N), got {self.k_max!r}")
+        if self.hidden % self.heads != 0:
+            raise ValueError(f"hidden={self.hidden} must be a multiple of heads={self.heads}")
+        if not 0.0 < self.mask_rate < 1.0:
+            raise ValueError(f"mask_rate must be in (0, 1), got {self.mask_rate}")
+        if self.epochs < 1 or self.eval_every < 1:
+            raise ValueError("epochs and eval_every must be at least 1")
+        if self.alpha < 0 or self.beta < 0:
+            raise ValueError("alpha and beta must be non-negative")
+        if self.readout not in ("relu", "softmax"):
+            raise ValueError(f"readout must be 'relu' or 'softmax', got {self.readout!r}")
+        if self.batch_size is not None and not (
+            isinstance(self.batch_size, int) and self.batch_size >= 2
+        ):
+            raise ValueError(f"batch_size must be None or an integer >= 2, got {self.batch_size!r}")
+        if data.edge_index.size(1) == 0:
+            raise ValueError("DAG needs edges: its BPR loss models the graph's links")
+
+    # -- training -----------------------------------------------------------------------
+    def _fit(self, data: Data, device: torch.device) -> None:
+        x = data.x.to(device)
+        if float((data.x != 0).float().mean()) < SPARSE_FEATURES_BELOW:
+            x = x.to_sparse()
+        edge_index = data.edge_index.to(device)
+        n = data.num_nodes
+        self._mae = MaskedGraphAutoencoder(
+            x.size(1),
+            self.hidden,
+            self.heads,
+            remask=self.remask,
+            feat_dropout=self.input_dropout,
+        ).to(device)
+        self._readout = CommunityReadout(self.hidden, self.hidden, self.k_max, self.readout).to(
+            device
+        )
+        params = list(self._mae.parameters()) + list(self._readout.parameters())
+        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        sampler = None
+        if self.batch_size is not None and self.batch_size < n:
+            sampler = RandomWalkSubgraphs(data.edge_index, n, self.batch_size)
+        steps = 1 if sampler is None else math.ceil(n / self.batch_size)
+        selector = CheckpointSelector()
+        x_cpu = data.x
+        for epoch in range(1, self.epochs + 1):
+            totals = torch.zeros(4)
+            k_train = 0
+            for _ in range(steps):
+                if sampler is None:
+                    sub_x, sub_edges = x, edge_index
+                else:
+                    nodes, sub_edges = sampler.sample()
+                    sub_x, sub_edges = x[nodes.to(device)], sub_edges.to(device)
+                parts, k_train = self._step(sub_x, sub_edges, edge_index.size(1), optimizer)
+                totals += parts
+                check_finite(parts[0], "loss", epoch)
+            totals /= steps
+            self.log(loss=totals[0], sce=totals[1], bpr=totals[2], gs=totals[3], k_train=k_train)
+            self.history_.setdefault("w_col_norms", []).append(
+                self._readout.column_norms().cpu().tolist()
+            )
+            if epoch % self.eval_every == 0 or epoch == self.epochs:
+                self._evaluate(x, edge_index, x_cpu, data.edge_index, n, epoch, selector)
+        labels, shares, h = selector.best
+        self.selected_epoch_ = selector.best_step
+        self.labels_ = labels
+        self.n_clusters_ = shares.size(1)
+        self.soft_assignments_ = shares
+        self.embeddings_ = h
+
+    def _step(
+        self,
+        x: torch.Tensor,
+        edge_index: torch.Tensor,
+        total_edges: int,
+        optimizer: torch.optim.Optimizer,
+    ) -> tuple[torch.Tensor, int]:
+        """One optimisation step on a (sub)graph; returns [loss, sce, bpr, gs] and K."""
+        self._mae.train()
+        self._readout.train()
+        n = x.size(0)
+        mask = sample_mask(n, self.mask_rate, x.device)
+        out = self._mae(x, edge_index, mask)
+        c, scores = self._readout(out.embeddings, edge_index)
+        src, dst, neg = structured_negative_sampling(edge_index, n, contains_neg_self_loops=False)
+        # the paper's sum over E, written as |E| x mean so that a sampled subgraph
+        # estimates the full-graph sum without bias
+        bpr = total_edges * bpr_loss(c, src, dst, neg, reduction="mean")
+        gs = group_sparsity(self._readout.weight)
+        loss = out.loss + self.alpha * bpr + self.beta * gs
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            k = affiliation_labels(c, scores)[1].numel()
+        parts = torch.stack([loss, out.loss, bpr, gs]).detach().cpu()
+        return parts, k
+
+    @torch.no_grad()
+    def _evaluate(
+        self,
+        x: torch.Tensor,
+        edge_index: torch.Tensor,
+        x_cpu: torch.Tensor,
+        edge_index_cpu: torch.Tensor,
+        n: int,
+        epoch: int,
+        selector: CheckpointSelector,
+    ) -> None:
+        """Score the clean graph's partition and offer it to the selector."""
+        self._mae.eval()
+        self._readout.eval()
+        h = self._mae.embed(x, edge_index)
+        c, scores = self._readout(h, edge_index)
+        labels, columns = affiliation_labels(c, scores)
+        labels, k = labels.cpu(), columns.numel()
+        q = modularity(edge_index_cpu, labels, num_nodes=n)
+        ch = calinski_harabasz(x_cpu, labels)
+        score = selection_score(q, ch, k)
+        self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
+        if selector.offer(score, epoch, None):
+            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu())
+
+
+__all__ = [
+    "DAG",
+    "CheckpointSelector",
+    "affiliation_labels",
+    "community_shares",
+    "selection_score",
+]

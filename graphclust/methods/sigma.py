@@ -1,0 +1,290 @@
+"""SIGMA: Sinkhorn-guided masked video modelling (Salehi et al., ECCV 2024).
+
+A masked video model ``Psi`` (:class:`~graphclust.nn.vit.VideoViT` encoder on the
+visible tubes + :class:`~graphclust.nn.vit.VideoDecoder`) predicts a feature
+``x^Psi`` for every hidden tube. Instead of regressing pixels (VideoMAE), the target is
+a learned feature ``x^phi`` of the same tube, from a projection network ``phi`` (an MLP
+on the tube's normalised pixels) trained jointly. Both are scored against shared
+:class:`~graphclust.assign.Prototypes`; the hidden tubes of the whole batch form one
+Sinkhorn batch per branch, and the loss is the symmetric swapped prediction
+
+``L = CE(softmax(s_phi / tau), code(Psi)) + CE(softmax(s_Psi / tau), code(phi))``
+
+with the prototypes detached on the ``Psi`` branch (they learn from ``phi`` only).
+Balanced codes are what let ``phi`` train jointly without collapsing to a constant.
+
+Options: ``codes="hard"`` (one-hot argmax of the Sinkhorn codes; the released code) or
+``"soft"``; ``target="pixels"`` turns the same network into the VideoMAE baseline
+(MSE to the normalised pixels of the hidden tubes, no ``phi``, no prototypes).
+
+Input contract: ``fit(clips)`` takes clips ``[N, T, C, H, W]`` (or ``[N, T, H, W]``) in
+``[0, 1]``; see :func:`~graphclust.adapters.video.check_clips`. Fitted: ``embeddings_``
+(mean of the encoder tokens over the unmasked clip, the representation that linear
+probes and clustering read) and ``labels_`` (k-means on them, ``n_clusters``).
+Conventions otherwise as :class:`~graphclust.methods.base.BaseClusterer`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from sklearn.cluster import KMeans as _SklearnKMeans
+from torch import nn
+
+from graphclust.adapters.video import check_clips, normalize_tubes, to_tubes, tube_grid, tube_mask
+from graphclust.assign import Prototypes, sinkhorn, symmetric_prediction_loss
+from graphclust.data.validation import check_n_clusters
+from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
+from graphclust.training import (
+    Checkpointer,
+    RunningMeans,
+    input_fingerprint,
+    run_fit,
+    train_epochs,
+    warmup_cosine,
+)
+
+_TARGETS = ("sigma", "pixels")
+
+
+class SIGMANet(nn.Module):
+    """Encoder, decoder and (for ``target="sigma"``) projection network and prototypes."""
+
+    def __init__(
+        self,
+        token_dim: int,
+        n_tubes: int,
+        target: str,
+        dim: int,
+        depth: int,
+        heads: int,
+        decoder_dim: int,
+        decoder_depth: int,
+        feature_dim: int,
+        n_prototypes: int,
+    ) -> None:
+        super().__init__()
+        out_dim = token_dim if target == "pixels" else feature_dim
+        self.encoder = VideoViT(token_dim, n_tubes, dim, depth, heads)
+        self.decoder = VideoDecoder(dim, n_tubes, out_dim, decoder_dim, decoder_depth, heads)
+        if target == "sigma":
+            self.projector = nn.Sequential(
+                nn.Linear(token_dim, 2 * feature_dim),
+                nn.GELU(),
+                nn.Linear(2 * feature_dim, feature_dim),
+            )
+            self.prototypes = Prototypes(feature_dim, n_prototypes)
+
+
+class SIGMA(BaseClusterer):
+    """SIGMA masked video model with Sinkhorn-balanced feature targets.
+
+    Args:
+        n_clusters: clusters of the k-means on the clip embeddings (``labels_``).
+        target: ``"sigma"`` (features from the jointly trained projection network) or
+            ``"pixels"`` (VideoMAE-style normalised-pixel regression).
+        tube_size: ``(t, p)``, tubes of ``t`` frames by ``p x p`` pixels.
+        mask_ratio: fraction of spatial positions hidden (tube masking).
+        dim, depth, heads: encoder size; decoder_dim, decoder_depth: decoder size.
+        feature_dim: size of the tube features ``x^phi``, ``x^Psi``.
+        n_prototypes: shared prototypes (SIGMA 3000 for Kinetics; here sized to the data).
+        codes: ``"hard"`` (released code, default) or ``"soft"`` Sinkhorn codes.
+        temperature, epsilon, sinkhorn_iters: SIGMA's 0.1, 0.05, 10.
+        epochs, batch_size, lr, weight_decay, warmup_epochs: AdamW, warm-up + cosine.
+        kmeans_n_init: restarts of the final k-means.
+        checkpoint, checkpoint_every, progress, seed, device: as in :class:`SwAV`.
+    """
+
+    requires_features: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        n_clusters: int = 4,
+        target: str = "sigma",
+        tube_size: tuple[int, int] = (2, 8),
+        mask_ratio: float = 0.75,
+        dim: int = 96,
+        depth: int = 3,
+        heads: int = 4,
+        decoder_dim: int = 64,
+        decoder_depth: int = 1,
+        feature_dim: int = 64,
+        n_prototypes: int = 64,
+        codes: str = "hard",
+        temperature: float = 0.1,
+        epsilon: float = 0.05,
+        sinkhorn_iters: int = 10,
+        epochs: int = 30,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_epochs: int = 2,
+        kmeans_n_init: int = 10,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 1,
+        progress: bool = True,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.target = target
+        self.tube_size = tube_size
+        self.mask_ratio = mask_ratio
+        self.dim = dim
+        self.depth = depth
+        self.heads = heads
+        self.decoder_dim = decoder_dim
+        self.decoder_depth = decoder_depth
+        self.feature_dim = feature_dim
+        self.n_prototypes = n_prototypes
+        self.codes = codes
+        self.temperature = temperature
+        self.epsilon = epsilon
+        self.sinkhorn_iters = sinkhorn_iters
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.kmeans_n_init = kmeans_n_init
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.seed = seed
+        self.device = device
+
+    # -- public API -------------------------------------------------------------------
+    def fit(self, clips: Any) -> SIGMA:
+        """Train on clips ``[N, T, C, H, W]`` in ``[0, 1]``; labels are never read."""
+        clean = check_clips(clips, min_samples=2)
+        check_n_clusters(self.n_clusters, clean.shape[0])
+        self._check_params(clean)
+        run_fit(self, clean, clean.shape[0])
+        return self
+
+    def fit_predict(self, clips: Any) -> torch.Tensor:
+        """Fit and return ``labels_`` (LongTensor [N])."""
+        return self.fit(clips).labels_
+
+    @torch.no_grad()
+    def transform(self, clips: Any, batch_size: int = 256) -> torch.Tensor:
+        """Clip embeddings ``[M, dim]`` (mean of the encoder tokens, nothing masked)."""
+        self._require_fitted()
+        x = check_clips(clips, min_samples=1)
+        if tuple(x.shape[1:]) != self._clip_shape:
+            raise ValueError(
+                f"clips must have the training shape [M, {', '.join(map(str, self._clip_shape))}]"
+                f", got {tuple(x.shape)}"
+            )
+        return self._embed(x, batch_size)
+
+    # -- training ---------------------------------------------------------------------
+    def _check_params(self, clips: torch.Tensor) -> None:
+        if self.target not in _TARGETS:
+            raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}")
+        if self.codes not in ("hard", "soft"):
+            raise ValueError(f"codes must be 'hard' or 'soft', got {self.codes!r}")
+        tube_grid(tuple(clips.shape[1:]), tuple(self.tube_size))
+        if not 0 < self.mask_ratio < 1:
+            raise ValueError(f"mask_ratio must lie in (0, 1), got {self.mask_ratio}")
+        for name in ("epochs", "batch_size", "n_prototypes", "sinkhorn_iters"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    def _fit(self, clips: torch.Tensor, device: torch.device) -> None:
+        self._device = device
+        self._clip_shape = tuple(clips.shape[1:])
+        grid = tube_grid(self._clip_shape, tuple(self.tube_size))
+        token_dim = grid.t * clips.shape[2] * grid.p * grid.p
+        net = SIGMANet(
+            token_dim,
+            grid.n_tubes,
+            self.target,
+            self.dim,
+            self.depth,
+            self.heads,
+            self.decoder_dim,
+            self.decoder_depth,
+            self.feature_dim,
+            self.n_prototypes,
+        ).to(device)
+        optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        n = clips.shape[0]
+        batch_size = min(self.batch_size, n)
+        steps_per_epoch = n // batch_size
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            warmup_cosine(self.warmup_epochs * steps_per_epoch, self.epochs * steps_per_epoch),
+        )
+        generator = torch.Generator().manual_seed(self.seed)
+        stateful = {"net": net, "optimizer": optimizer, "scheduler": scheduler}
+        ckpt = Checkpointer(
+            self.checkpoint,
+            {**self.get_params(), "input": input_fingerprint(clips)},
+            self.checkpoint_every,
+        )
+        clips_dev = clips.to(device)
+
+        def run_epoch(epoch: int) -> dict[str, float]:
+            net.train()
+            meter = RunningMeans()
+            order = torch.randperm(n, generator=generator)
+            for i in range(steps_per_epoch):
+                index = order[i * batch_size : (i + 1) * batch_size].to(device)
+                mask = tube_mask(batch_size, grid, self.mask_ratio, generator).to(device)
+                parts = self._step(net, to_tubes(clips_dev[index], tuple(self.tube_size)), mask)
+                check_finite(parts["loss"], "SIGMA loss", epoch)
+                optimizer.zero_grad(set_to_none=True)
+                parts["loss"].backward()
+                optimizer.step()
+                scheduler.step()
+                if self.target == "sigma":
+                    net.prototypes.normalize_()
+                meter.add(parts)
+            return meter.means()
+
+        train_epochs(
+            self, self.epochs, run_epoch, stateful, ckpt, generator, f"SIGMA[{self.target}]"
+        )
+        self.model_ = net.eval()
+        self.embeddings_ = self._embed(clips, 256)
+        kmeans = _SklearnKMeans(self.n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
+        self.labels_ = torch.from_numpy(kmeans.fit_predict(self.embeddings_.numpy())).long()
+
+    def _step(self, net: SIGMANet, tokens: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
+        """Loss of one batch of tube tokens ``[B, L, D]`` with tube mask ``[B, L]``."""
+        b, n_tubes = mask.shape
+        positions = torch.arange(n_tubes, device=mask.device).expand(b, -1)
+        visible = positions[~mask].view(b, -1)
+        masked = positions[mask].view(b, -1)
+        predicted = net.decoder(net.encoder(tokens, visible), visible, masked)  # [B, Lm, o]
+        target = normalize_tubes(gather_tokens(tokens, masked))  # [B, Lm, D]
+        if self.target == "pixels":
+            loss = F.mse_loss(predicted, target)
+            return {"loss": loss, "mse": loss.detach()}
+        x_psi = predicted.reshape(-1, predicted.shape[-1])
+        x_phi = net.projector(target.reshape(-1, target.shape[-1]))
+        s_psi = net.prototypes(x_psi, detach_prototypes=True)
+        s_phi = net.prototypes(x_phi)
+        hard = self.codes == "hard"
+        q_psi = sinkhorn(s_psi, self.epsilon, self.sinkhorn_iters, hard=hard)
+        q_phi = sinkhorn(s_phi, self.epsilon, self.sinkhorn_iters, hard=hard)
+        # symmetric_prediction_loss halves the sum (MGCA); SIGMA's loss is the plain sum.
+        loss = 2.0 * symmetric_prediction_loss(s_psi, s_phi, q_psi, q_phi, self.temperature)
+        used = float(q_phi.argmax(dim=1).unique().numel()) / self.n_prototypes
+        return {"loss": loss, "prototypes_used": used}
+
+    @torch.no_grad()
+    def _embed(self, clips: torch.Tensor, batch_size: int) -> torch.Tensor:
+        out = []
+        for chunk in clips.split(batch_size):
+            tokens = to_tubes(chunk.to(self._device), tuple(self.tube_size))
+            out.append(self.model_.encoder.pooled(tokens).cpu())
+        return torch.cat(out)
+
+
+__all__ = ["SIGMA", "SIGMANet"]

@@ -1,0 +1,385 @@
+"""SwAV for image clustering: swapped prediction of Sinkhorn codes across crops.
+
+Caron et al. (NeurIPS 2020), assembled from the shared core:
+
+1. Every batch of images gives ``2`` global and ``V`` local crops
+   (:class:`~graphclust.adapters.ImageGraphAdapter` with
+   :class:`~graphclust.adapters.MultiCrop`).
+2. A small ResNet (:class:`~graphclust.nn.cnn.SmallResNet`) and a projection head map
+   every crop to an embedding ``z``; :class:`~graphclust.assign.Prototypes` score it
+   (cosines to ``K`` unit-norm prototypes; the first head has ``K = n_clusters``, an
+   optional second head over-clusters).
+3. Codes ``q = sinkhorn(scores)`` come from the global crops only, balanced together
+   with a queue of past embeddings when batches are small
+   (:func:`~graphclust.assign.queued_sinkhorn`); every crop predicts the codes of the
+   other global crops (:func:`~graphclust.assign.swapped_prediction_loss`).
+4. Prototypes are frozen for the first ``freeze_prototypes_steps`` optimiser steps and
+   re-normalised after every step.
+
+The toolkit's own addition, off by default (``graph_weight=0``): a graph term on the
+kNN graph of the batch embeddings (built on the training device by the adapter). It is
+PamC's loss (:mod:`graphclust.nn.contrastive`) with the kNN neighbours of a crop's
+embedding (and the item itself) as positives in the *other* global crop, and the
+meta-nodes of the current hard codes as negatives; ``experiments/swav`` measures it.
+
+Input contract: ``fit(images)`` takes images, not a graph (see :func:`check_images`):
+a tensor ``[N, C, H, W]`` / ``[N, H, W]`` in ``[0, 1]`` or ``uint8``, or an indexable
+dataset of images or ``(image, label)`` pairs; labels are dropped at the door.
+Hyper-parameter, seeding and fitted-state conventions are those of
+:class:`~graphclust.methods.base.BaseClusterer`.
+
+Fitted labels: ``prototype_labels_`` is the argmax of the balanced (Sinkhorn) codes of
+all images under the cluster head; ``kmeans_labels_`` is k-means on the embeddings;
+``labels_`` is the one chosen by ``labels_from``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from sklearn.cluster import KMeans as _SklearnKMeans
+from torch import nn
+
+from graphclust.adapters.augment import MultiCrop
+from graphclust.adapters.image import ImageGraphAdapter, check_images
+from graphclust.assign import (
+    FeatureQueue,
+    Prototypes,
+    queued_sinkhorn,
+    sinkhorn,
+    swapped_prediction_loss,
+)
+from graphclust.data.validation import check_n_clusters
+from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
+from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.nn.cnn import ProjectionHead, SmallResNet
+from graphclust.nn.contrastive import influence_term, meta_node_term
+from graphclust.training import (
+    Checkpointer,
+    RunningMeans,
+    input_fingerprint,
+    run_fit,
+    train_epochs,
+    warmup_cosine,
+)
+
+
+class SwAVNet(nn.Module):
+    """Backbone + projection head + prototypes; ``forward`` gives unit-norm embeddings."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        width: int,
+        blocks: tuple[int, ...],
+        hidden_dim: int,
+        embedding_dim: int,
+        n_prototypes: list[int],
+        freeze_steps: int,
+    ) -> None:
+        super().__init__()
+        self.backbone = SmallResNet(in_channels, width, blocks)
+        self.head = ProjectionHead(self.backbone.out_dim, hidden_dim, embedding_dim)
+        self.prototypes = Prototypes(embedding_dim, n_prototypes, freeze_steps=freeze_steps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, H, W] -> [B, d]`` L2-normalised embeddings."""
+        return nn.functional.normalize(self.head(self.backbone(x)), dim=1)
+
+
+class SwAV(BaseClusterer):
+    """SwAV image clustering with multi-crop, queue and an optional kNN-graph term.
+
+    Args:
+        n_clusters: ``K``, prototypes of the cluster head.
+        overcluster: size of an extra prototype head (0: none); the loss averages heads.
+        width, blocks: :class:`~graphclust.nn.cnn.SmallResNet` size.
+        hidden_dim, embedding_dim: projection head widths (``d = embedding_dim``).
+        n_local: local crops per image (0 disables multi-crop: 2 global crops only).
+        global_size, local_size: crop sides (default: image side and ~0.6 of it).
+        global_scale, local_scale: crop area ranges; rotation: max degrees.
+        epochs, batch_size, lr, weight_decay, warmup_epochs: Adam with linear warm-up
+            and cosine decay, per step.
+        temperature: softmax temperature of the swapped prediction (SwAV 0.1).
+        epsilon, sinkhorn_iters: Sinkhorn settings (SwAV 0.05, 3).
+        freeze_prototypes_steps: optimiser steps with frozen prototypes.
+        queue_size: queued embeddings added to the Sinkhorn batch (0: no queue);
+            queue_start_epoch: first epoch that uses it.
+        graph_weight: weight of the kNN-graph PamC term (0: off).
+        graph_k: neighbours in the batch kNN graph; graph_tau: its inverse temperature.
+        labels_from: ``"prototypes"`` or ``"kmeans"`` (which labels become ``labels_``).
+        kmeans_n_init: restarts of the k-means on the embeddings.
+        checkpoint: file to save the run to and resume from (``None``: no checkpoint).
+        checkpoint_every: epochs between checkpoints.
+        progress: show a progress bar over epochs.
+        seed, device: as in every method.
+    """
+
+    requires_features: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        overcluster: int = 0,
+        width: int = 16,
+        blocks: tuple[int, ...] = (1, 1, 1),
+        hidden_dim: int = 256,
+        embedding_dim: int = 64,
+        n_local: int = 4,
+        global_size: int | None = None,
+        local_size: int | None = None,
+        global_scale: tuple[float, float] = (0.5, 1.0),
+        local_scale: tuple[float, float] = (0.2, 0.5),
+        rotation: float = 15.0,
+        epochs: int = 20,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-5,
+        warmup_epochs: int = 1,
+        temperature: float = 0.1,
+        epsilon: float = 0.05,
+        sinkhorn_iters: int = 3,
+        freeze_prototypes_steps: int = 0,
+        queue_size: int = 0,
+        queue_start_epoch: int = 0,
+        graph_weight: float = 0.0,
+        graph_k: int = 10,
+        graph_tau: float = 5.0,
+        labels_from: str = "prototypes",
+        kmeans_n_init: int = 10,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 1,
+        progress: bool = True,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.overcluster = overcluster
+        self.width = width
+        self.blocks = blocks
+        self.hidden_dim = hidden_dim
+        self.embedding_dim = embedding_dim
+        self.n_local = n_local
+        self.global_size = global_size
+        self.local_size = local_size
+        self.global_scale = global_scale
+        self.local_scale = local_scale
+        self.rotation = rotation
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.temperature = temperature
+        self.epsilon = epsilon
+        self.sinkhorn_iters = sinkhorn_iters
+        self.freeze_prototypes_steps = freeze_prototypes_steps
+        self.queue_size = queue_size
+        self.queue_start_epoch = queue_start_epoch
+        self.graph_weight = graph_weight
+        self.graph_k = graph_k
+        self.graph_tau = graph_tau
+        self.labels_from = labels_from
+        self.kmeans_n_init = kmeans_n_init
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.progress = progress
+        self.seed = seed
+        self.device = device
+
+    # -- public API -------------------------------------------------------------------
+    def fit(self, images: Any) -> SwAV:
+        """Train on ``images`` (see the module docstring for accepted inputs)."""
+        clean = check_images(images, min_samples=2)
+        check_n_clusters(self.n_clusters, clean.shape[0])
+        self._check_params()
+        run_fit(self, clean, clean.shape[0])
+        return self
+
+    def fit_predict(self, images: Any) -> torch.Tensor:
+        """Fit and return ``labels_`` (LongTensor [N])."""
+        return self.fit(images).labels_
+
+    @torch.no_grad()
+    def transform(self, images: Any, batch_size: int = 1024) -> torch.Tensor:
+        """Unit-norm embeddings ``[M, d]`` of new images (the full image, no crop)."""
+        self._require_fitted()
+        x = check_images(images, min_samples=1)
+        return self._embed(x, batch_size)
+
+    @torch.no_grad()
+    def predict(self, images: Any, batch_size: int = 1024) -> torch.Tensor:
+        """Nearest cluster prototype of each new image, LongTensor ``[M]`` (no balancing)."""
+        z = self.transform(images, batch_size).to(self._device)
+        return self.model_.prototypes(z)[0].argmax(dim=1).cpu()
+
+    # -- training ---------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.labels_from not in ("prototypes", "kmeans"):
+            raise ValueError(
+                f"labels_from must be 'prototypes' or 'kmeans', got {self.labels_from!r}"
+            )
+        for name in ("epochs", "batch_size", "sinkhorn_iters", "graph_k", "embedding_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("overcluster", "queue_size", "freeze_prototypes_steps", "n_local"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.graph_weight < 0:
+            raise ValueError(f"graph_weight must be >= 0, got {self.graph_weight}")
+
+    def _fit(self, images: torch.Tensor, device: torch.device) -> None:
+        self._device = device
+        generator = torch.Generator().manual_seed(self.seed)
+        crops = MultiCrop(
+            global_size=self.global_size,
+            local_size=self.local_size,
+            n_global=2,
+            n_local=self.n_local,
+            global_scale=self.global_scale,
+            local_scale=self.local_scale,
+            rotation=self.rotation,
+        )
+        adapter = ImageGraphAdapter(
+            images,
+            crops,
+            batch_size=min(self.batch_size, images.shape[0]),
+            k=self.graph_k,
+            device=device,
+            generator=generator,
+        )
+        heads = [self.n_clusters] + ([self.overcluster] if self.overcluster else [])
+        net = SwAVNet(
+            images.shape[1],
+            self.width,
+            tuple(self.blocks),
+            self.hidden_dim,
+            self.embedding_dim,
+            heads,
+            self.freeze_prototypes_steps,
+        ).to(device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        steps_per_epoch = len(adapter)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            warmup_cosine(self.warmup_epochs * steps_per_epoch, self.epochs * steps_per_epoch),
+        )
+        stateful: dict[str, Any] = {"net": net, "optimizer": optimizer, "scheduler": scheduler}
+        queue = None
+        if self.queue_size:
+            queue = FeatureQueue(self.embedding_dim, self.queue_size).to(device)
+            stateful["queue"] = queue
+        ckpt = Checkpointer(
+            self.checkpoint,
+            {**self.get_params(), "input": input_fingerprint(images)},
+            self.checkpoint_every,
+        )
+
+        def run_epoch(epoch: int) -> dict[str, float]:
+            net.train()
+            meter = RunningMeans()
+            for i, batch in enumerate(adapter):
+                use_queue = queue if epoch >= self.queue_start_epoch else None
+                parts = self._step(net, batch, adapter, use_queue)
+                check_finite(parts["loss"], "SwAV loss", epoch)
+                optimizer.zero_grad(set_to_none=True)
+                parts["loss"].backward()
+                net.prototypes.cancel_gradients(epoch * steps_per_epoch + i)
+                optimizer.step()
+                scheduler.step()
+                net.prototypes.normalize_()
+                meter.add(parts)
+            return meter.means()
+
+        train_epochs(self, self.epochs, run_epoch, stateful, ckpt, generator, "SwAV")
+        self.model_ = net.eval()
+        self._finish(images)
+
+    def _step(
+        self, net: SwAVNet, batch, adapter: ImageGraphAdapter, queue: FeatureQueue | None
+    ) -> dict[str, torch.Tensor]:
+        """Losses of one batch: swapped prediction over all crops, plus the graph term."""
+        views = batch.views
+        b = views[0].shape[0]
+        # Crops of one size go through the network together (one BN batch per size).
+        z_global = net(torch.cat(views[:2]))
+        z_views = list(z_global.split(b))
+        if len(views) > 2:
+            z_views += list(net(torch.cat(views[2:])).split(b))
+        scores = [net.prototypes(z) for z in z_views]  # V x heads x [B, K_h]
+        with torch.no_grad():
+            queue_scores = None
+            if queue is not None and len(queue):
+                queue_scores = net.prototypes(queue.features())
+            codes = [
+                [
+                    queued_sinkhorn(
+                        scores[t][h].detach(),
+                        None if queue_scores is None else queue_scores[h],
+                        self.epsilon,
+                        self.sinkhorn_iters,
+                    )
+                    for t in range(2)
+                ]
+                for h in range(len(net.prototypes.sizes))
+            ]
+            if queue is not None:
+                queue.push(z_global.detach())
+        swav = sum(
+            swapped_prediction_loss([s[h] for s in scores], codes[h], self.temperature)
+            for h in range(len(codes))
+        ) / len(codes)
+        parts = {"loss": swav, "swav": swav.detach()}
+        if self.graph_weight > 0:
+            graph = self._graph_term(z_views[0], z_views[1], codes[0], adapter)
+            parts["graph"] = graph.detach()
+            parts["loss"] = swav + self.graph_weight * graph
+        return parts
+
+    def _graph_term(
+        self,
+        z0: torch.Tensor,
+        z1: torch.Tensor,
+        codes: list[torch.Tensor],
+        adapter: ImageGraphAdapter,
+    ) -> torch.Tensor:
+        """PamC loss on the batch kNN graph: neighbours in the other global crop are
+        positives (``S = D^-1 (A + I)``), meta-nodes of the hard codes are negatives."""
+        b = z0.shape[0]
+        data = adapter.graph(z0.detach())
+        s = normalized_adjacency(data.edge_index, b, add_self_loops=True, kind="rw")
+        row, col, value = csr_to_coo(s)
+        positive = 0.5 * (
+            influence_term(z0, z1, row, col, value, self.graph_tau)
+            + influence_term(z1, z0, row, col, value, self.graph_tau)
+        )
+        labels = torch.cat([codes[0].argmax(dim=1), codes[1].argmax(dim=1)])
+        negative = meta_node_term(torch.cat([z0, z1]), labels, self.n_clusters, self.graph_tau)
+        return positive + negative
+
+    # -- fitted state -----------------------------------------------------------------
+    @torch.no_grad()
+    def _embed(self, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+        out = [self.model_(chunk.to(self._device)).cpu() for chunk in images.split(batch_size)]
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def _finish(self, images: torch.Tensor) -> None:
+        z = self._embed(images, 1024)
+        scores = self.model_.prototypes(z.to(self._device))[0]
+        codes = sinkhorn(scores, self.epsilon, self.sinkhorn_iters).cpu()
+        self.embeddings_ = z
+        self.soft_assignments_ = codes
+        self.prototype_labels_ = codes.argmax(dim=1)
+        kmeans = _SklearnKMeans(self.n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
+        self.kmeans_labels_ = torch.from_numpy(kmeans.fit_predict(z.numpy())).long()
+        self.labels_ = (
+            self.prototype_labels_ if self.labels_from == "prototypes" else self.kmeans_labels_
+        )
+        self.n_clusters_ = int(self.labels_.unique().numel())
+
+
+__all__ = ["SwAV", "SwAVNet"]
