@@ -67,3 +67,24 @@ def test_louvain_matches_networkx() -> None:
     sizes = torch.bincount(model.labels_)
     assert torch.all(sizes[:-1] >= sizes[1:])
     assert adjusted_rand_score(truth, model.labels_.numpy()) > 0.9
+
+
+def test_regularised_operator_equals_the_dense_formula() -> None:
+    data, _ = _planted_graph(sizes=(10, 12), p_in=0.4, p_out=0.05)
+    data.x = None
+    from graphclust.data import check_graph
+
+    clean = check_graph(data, require_features=False)
+    n = 22
+    adjacency = np.zeros((n, n))
+    adjacency[clean.edge_index[0], clean.edge_index[1]] = 1.0
+    for reg, tau in (("auto", adjacency.sum() / n), (0.7, 0.7)):
+        dense = adjacency + tau / n
+        scale = 1.0 / np.sqrt(adjacency.sum(1) + tau)
+        expected = scale[:, None] * dense * scale[None, :]
+        operator = SpectralClustering(n_clusters=2, regularization=reg)._operator(clean)
+        assert np.allclose(operator @ np.eye(n), expected, atol=1e-12)
+    plain = SpectralClustering(n_clusters=2, regularization=None)._operator(clean)
+    with_loops = adjacency + np.eye(n)
+    scale = 1.0 / np.sqrt(with_loops.sum(1))
+    assert np.allclose(plain @ np.eye(n), scale[:, None] * with_loops * scale[None, :])
