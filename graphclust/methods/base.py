@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -23,7 +24,7 @@ class NotFittedError(RuntimeError):
     """A fitted attribute was read before :meth:`BaseClusterer.fit` was called."""
 
 
-class BaseClusterer:
+class BaseClusterer(ABC):
     """Base class of all graphclust methods.
 
     Subclass attributes:
@@ -86,6 +87,16 @@ class BaseClusterer:
     # -- fitting ----------------------------------------------------------------------
     def fit(self, data: Data) -> BaseClusterer:
         """Validate ``data``, train, and set the fitted attributes. Returns ``self``."""
+        clean, num_samples = self._validate_input(data)
+        self._train(clean, num_samples)
+        return self
+
+    def _validate_input(self, data: Any) -> tuple[Any, int]:
+        """Check the input at the door; return the clean copy ``_fit`` receives and ``N``.
+
+        Graph methods get :func:`check_graph`'s copy; estimators whose input is not a
+        graph (images, videos) override this and keep the rest of :meth:`fit`.
+        """
         n_clusters = None if self.k_free else getattr(self, "n_clusters", None)
         clean = check_graph(
             data,
@@ -94,7 +105,11 @@ class BaseClusterer:
             keep=self.semi_supervised_attrs,
         )
         self._validate_params(clean)
-        seed_everything(self.seed)
+        return clean, clean.num_nodes
+
+    def _train(self, clean: Any, num_samples: int) -> None:
+        """Seed, resolve the device, reset fitted state, run ``_fit``, check its outputs."""
+        seed_everything(self.seed)  # raises for a missing or negative seed
         device = resolve_device(self.device)
         self.labels_ = None
         self.soft_assignments_ = None
@@ -105,20 +120,20 @@ class BaseClusterer:
         start = time.perf_counter()
         self._fit(clean, device)
         self.fit_time_ = time.perf_counter() - start
-        self._check_fitted_outputs(clean.num_nodes)
-        return self
+        self._check_fitted_outputs(num_samples)
 
     def fit_predict(self, data: Data) -> torch.Tensor:
         """Fit and return ``labels_`` (LongTensor [N])."""
         return self.fit(data).labels_
 
     def _validate_params(self, data: Data) -> None:
-        """Hook for method-specific hyper-parameter checks (after the graph is checked)."""
-        if getattr(self, "seed", None) is None:
-            raise ValueError(f"{type(self).__name__} needs an integer seed")
+        """Hyper-parameter checks after the graph is checked; subclasses extend it."""
+        if getattr(self, "device", None) is not None:
+            resolve_device(self.device)  # fail before any work on an unknown device
 
+    @abstractmethod
     def _fit(self, data: Data, device: torch.device) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement _fit(data, device)")
+        """Train on the validated input and set ``labels_`` (and what the method has)."""
 
     def _check_fitted_outputs(self, num_nodes: int) -> None:
         labels = self.labels_
