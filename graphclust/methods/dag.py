@@ -13,6 +13,14 @@ The model has three parts trained together, L = L_SCE + alpha L_BPR + beta L_GS:
    last weight drives unneeded columns to zero. K is the number of non-empty argmax
    communities of C.
 
+The BPR term is the paper's sum over the edges (both directions of each), written as
+|E| x the mean over the sampled triples so that a sampled subgraph estimates it without
+bias. Measured consequence (experiments/dag/README.md): with alpha = 1e-2 this sum
+outweighs beta x the group-sparsity norm by orders of magnitude on real graphs, no
+column of W is pruned, and K is set by how many columns win some node's argmax, about
+k_max; ``beta`` is the knob that restores pruning. A mean over edges (the other
+reading of the paper's equation) prunes every column at beta = 5e-3.
+
 Model selection is label-free: every ``eval_every`` epochs the partition of the clean
 graph is scored by modularity x Calinski-Harabasz and the best checkpoint is kept.
 Calinski-Harabasz is computed on the input features, so every checkpoint is scored in

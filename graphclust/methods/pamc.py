@@ -181,8 +181,12 @@ class PamC(BaseClusterer):
         self._best_score = -np.inf
         self._has_edges = data.edge_index.numel() > 0
         if self.selection == "label_free" and not self._has_edges:
-            warnings.warn("the graph has no edges: modularity is undefined, so PamC keeps "
-                          "the final epoch (selection='final')", UserWarning, stacklevel=3)
+            warnings.warn(
+                "the graph has no edges: modularity is undefined, so PamC keeps "
+                "the final epoch (selection='final')",
+                UserWarning,
+                stacklevel=4,
+            )
         influence = influence_matrix(edge_index, data.num_nodes, self.order)
         model = self._pretrained_autoencoder(x, edge_index)
         z0 = encode_in_chunks(model, x, edge_index=edge_index)
@@ -199,8 +203,13 @@ class PamC(BaseClusterer):
         cls = Autoencoder if self.encoder == "mlp" else GCNAutoencoder
         model = cls(x.size(1), tuple(self.hidden), self.latent_dim).to(x.device)
         losses = pretrain_autoencoder(
-            model, x, edge_index, epochs=self.pretrain_epochs, lr=self.pretrain_lr,
-            batch_size=self.pretrain_batch_size, seed=self.seed,
+            model,
+            x,
+            edge_index,
+            epochs=self.pretrain_epochs,
+            lr=self.pretrain_lr,
+            batch_size=self.pretrain_batch_size,
+            seed=self.seed,
         )
         self.pretrain_history_ = losses
         return model
@@ -231,8 +240,12 @@ class PamC(BaseClusterer):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            self.log(loss=loss.detach(), kl=kl.detach(), positive=positive.detach(),
-                     negative=negative.detach())
+            self.log(
+                loss=loss.detach(),
+                kl=kl.detach(),
+                positive=positive.detach(),
+                negative=negative.detach(),
+            )
         model.eval()
         with torch.no_grad():
             z = model.encode(x, edge_index)
@@ -287,7 +300,7 @@ class PamC(BaseClusterer):
             return float("nan")
         graph = self._graph
         score = modularity(graph.edge_index, labels, num_nodes=graph.num_nodes)
-        self.log(eval_epoch=self._epoch, modularity=score)
+        self.log(modularity=score)
         if self.selection_score == "modularity_ch":
             ch = calinski_harabasz(graph.x, labels)
             self.log(calinski_harabasz=ch)
@@ -296,7 +309,7 @@ class PamC(BaseClusterer):
 
     def _evaluate(self, epoch: int, q: torch.Tensor, z: torch.Tensor, centroids) -> None:
         """Score the state whose assignment is ``q``; keep it when it is the best so far."""
-        self._epoch = epoch
+        self.log(eval_epoch=epoch)
         labels = q.argmax(dim=1).cpu()
         score = self._score(labels)
         self.log(score=score, nonempty=int(labels.unique().numel()))
@@ -324,7 +337,7 @@ class PamC(BaseClusterer):
                 f"nodes (epoch {epoch}); labels stay in 0..{self.n_clusters - 1} and "
                 "soft_assignments_ keeps all K columns",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
 
 

@@ -33,7 +33,14 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans as _SklearnKMeans
 from torch import nn
 
-from graphclust.adapters.video import check_clips, normalize_tubes, to_tubes, tube_grid, tube_mask
+from graphclust.adapters.video import (
+    TubeBatch,
+    VideoTubeAdapter,
+    check_clips,
+    normalize_tubes,
+    to_tubes,
+    tube_grid,
+)
 from graphclust.assign import Prototypes, sinkhorn, symmetric_prediction_loss
 from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
@@ -99,6 +106,8 @@ class SIGMA(BaseClusterer):
     """
 
     requires_features: ClassVar[bool] = True
+    #: What ``fit`` takes instead of a graph, so graph benchmarks can skip this method.
+    input_kind: ClassVar[str] = "clips"
 
     def __init__(
         self,
@@ -198,11 +207,18 @@ class SIGMA(BaseClusterer):
     def _fit(self, clips: torch.Tensor, device: torch.device) -> None:
         self._device = device
         self._clip_shape = tuple(clips.shape[1:])
-        grid = tube_grid(self._clip_shape, tuple(self.tube_size))
-        token_dim = grid.t * clips.shape[2] * grid.p * grid.p
+        generator = torch.Generator().manual_seed(self.seed)
+        batches = VideoTubeAdapter(
+            clips,
+            tuple(self.tube_size),
+            self.mask_ratio,
+            self.batch_size,
+            device=device,
+            generator=generator,
+        )
         net = SIGMANet(
-            token_dim,
-            grid.n_tubes,
+            batches.token_dim,
+            batches.grid.n_tubes,
             self.target,
             self.dim,
             self.depth,
@@ -213,30 +229,23 @@ class SIGMA(BaseClusterer):
             self.n_prototypes,
         ).to(device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        n = clips.shape[0]
-        batch_size = min(self.batch_size, n)
-        steps_per_epoch = n // batch_size
+        steps_per_epoch = len(batches)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
             warmup_cosine(self.warmup_epochs * steps_per_epoch, self.epochs * steps_per_epoch),
         )
-        generator = torch.Generator().manual_seed(self.seed)
         stateful = {"net": net, "optimizer": optimizer, "scheduler": scheduler}
         ckpt = Checkpointer(
             self.checkpoint,
             {**self.get_params(), "input": input_fingerprint(clips)},
             self.checkpoint_every,
         )
-        clips_dev = clips.to(device)
 
         def run_epoch(epoch: int) -> dict[str, float]:
             net.train()
             meter = RunningMeans()
-            order = torch.randperm(n, generator=generator)
-            for i in range(steps_per_epoch):
-                index = order[i * batch_size : (i + 1) * batch_size].to(device)
-                mask = tube_mask(batch_size, grid, self.mask_ratio, generator).to(device)
-                parts = self._step(net, to_tubes(clips_dev[index], tuple(self.tube_size)), mask)
+            for batch in batches:
+                parts = self._step(net, batch)
                 check_finite(parts["loss"], "SIGMA loss", epoch)
                 optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
@@ -255,12 +264,9 @@ class SIGMA(BaseClusterer):
         kmeans = _SklearnKMeans(self.n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
         self.labels_ = torch.from_numpy(kmeans.fit_predict(self.embeddings_.numpy())).long()
 
-    def _step(self, net: SIGMANet, tokens: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
-        """Loss of one batch of tube tokens ``[B, L, D]`` with tube mask ``[B, L]``."""
-        b, n_tubes = mask.shape
-        positions = torch.arange(n_tubes, device=mask.device).expand(b, -1)
-        visible = positions[~mask].view(b, -1)
-        masked = positions[mask].view(b, -1)
+    def _step(self, net: SIGMANet, batch: TubeBatch) -> dict[str, Any]:
+        """Loss of one masked batch (tokens ``[B, L, D]``, hidden positions ``[B, L_m]``)."""
+        tokens, visible, masked = batch.tokens, batch.visible, batch.masked
         predicted = net.decoder(net.encoder(tokens, visible), visible, masked)  # [B, Lm, o]
         target = normalize_tubes(gather_tokens(tokens, masked))  # [B, Lm, D]
         if self.target == "pixels":

@@ -150,3 +150,18 @@ def test_cli_bench_and_datasets(tmp_path: Path, capsys: pytest.CaptureFixture) -
 
     assert main(["bench", "--methods", "nope", "--datasets", "karate"]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+def test_deep_methods_run_through_the_registry(tmp_path: Path) -> None:
+    config = tmp_path / "deep.yaml"
+    config.write_text(
+        "seeds: 1\nmethods:\n"
+        "  - name: pamc\n    params: {epochs: 3, pretrain_epochs: 2, hidden: [32, 32]}\n"
+        "  - name: dag\n    params: {k_max: 6, hidden: 16, heads: 2, epochs: 4, eval_every: 2}\n"
+        "datasets:\n  - name: sbm\n    params: {n_nodes: 150, n_clusters: 3}\n"
+    )
+    records = run_suite(load_suite(config), tmp_path / "out", progress=False)
+    assert [r["status"] for r in records] == ["ok", "ok"], [r.get("error") for r in records]
+    pamc, dag = records
+    assert pamc["params"]["n_clusters"] == 3 and "n_clusters" not in dag["params"]
+    assert 1 <= dag["metrics"]["k"] <= 6

@@ -1,0 +1,194 @@
+"""Tables (results.md) and plots (plots/*.png) from experiments/dag/results.jsonl.
+
+Usage (from the repository root): python experiments/dag/summarize.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+METRICS = (
+    "nmi",
+    "ari",
+    "edge",
+    "edge_trivial",
+    "edge_minus_trivial",
+    "edge_inter_f1",
+    "modularity",
+)
+PAPER = {
+    "cora": (0.5171, 0.9004, 7.4),
+    "citeseer": (0.4118, 0.8677, 6.4),
+    "pubmed": (0.2828, 0.8938, 3.4),
+}
+
+
+def load() -> list[dict]:
+    path = HERE / "results.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for record in records:
+        m = record["metrics"]
+        m["edge_minus_trivial"] = m["edge"] - m["edge_trivial"]
+        m["abs_k_error"] = abs(m["k"] - record["true_k"])
+    return records
+
+
+def cell(values: list[float], digits: int = 4) -> str:
+    if not values:
+        return ""
+    mean, std = float(np.mean(values)), float(np.std(values))
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def group(records: list[dict], suite: str) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r["suite"] == suite:
+            tag = ",".join(f"{k}={v}" for k, v in r["variant"].items() if k != "k_factor")
+            groups[(r["dataset"], r["method"], r["variant"].get("k_factor", ""), tag)].append(r)
+    return groups
+
+
+def main_table(records: list[dict], suite: str) -> list[str]:
+    header = (
+        "| dataset | method | seeds | true K | found K | mean abs(K - K_true) | NMI | ARI "
+        "| EDGE | trivial EDGE | EDGE - trivial | inter F1 | modularity | fit s |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for (dataset, method, factor, tag), runs in group(records, suite).items():
+        ms = [r["metrics"] for r in runs]
+        name = method + (
+            f" (k_max {factor}K{', ' + tag if tag else ''})" if method == "dag" else ""
+        )
+        row = [
+            dataset,
+            name,
+            str(len(runs)),
+            str(runs[0]["true_k"]),
+            cell([m["k"] for m in ms], 1),
+            cell([m["abs_k_error"] for m in ms], 1),
+        ]
+        row += [cell([m[k] for m in ms]) for k in METRICS]
+        row.append(f"{np.mean([r['fit_time_s'] for r in runs]):.0f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def stability_table(records: list[dict], suite: str) -> list[str]:
+    lines = [
+        "| dataset | setting | true K | K per seed | found K | NMI | EDGE - trivial |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (dataset, method, factor, tag), runs in group(records, suite).items():
+        if method != "dag":
+            continue
+        ks = [r["metrics"]["k"] for r in sorted(runs, key=lambda r: r["seed"])]
+        setting = f"k_max = {factor} x K" + (f", {tag}" if tag else "")
+        lines.append(
+            f"| {dataset} | {setting} | {runs[0]['true_k']} | {ks} | "
+            f"{cell(ks, 1)} | {cell([r['metrics']['nmi'] for r in runs])} | "
+            f"{cell([r['metrics']['edge_minus_trivial'] for r in runs])} |"
+        )
+    return lines
+
+
+def plot_histories() -> list[str]:
+    out = HERE / "plots"
+    out.mkdir(exist_ok=True)
+    written = []
+    for path in sorted((HERE / "histories").glob("*.json")):
+        h = json.loads(path.read_text())
+        fig, (ax_k, ax_w) = plt.subplots(1, 2, figsize=(11, 3.8))
+        ax_k.plot(
+            range(1, len(h["k_train"]) + 1),
+            h["k_train"],
+            color="0.7",
+            lw=0.8,
+            label="K of the training pass",
+        )
+        ax_k.plot(h["eval_epoch"], h["k"], "o-", label="K at evaluation")
+        ax_k.axvline(
+            h["selected_epoch"], color="red", ls="--", label=f"selected (K = {h['n_clusters']})"
+        )
+        ax_k.set_xlabel("epoch")
+        ax_k.set_ylabel("number of non-empty communities K")
+        ax_k.legend(fontsize=8)
+        norms = np.array(h["w_col_norms"])
+        ax_w.plot(h["w_epochs"], norms, lw=0.9)
+        ax_w.set_xlabel("epoch")
+        ax_w.set_ylabel("||W[:, k]||_2 (one line per column)")
+        fig.suptitle(f"DAG on {path.stem}: how K was found")
+        fig.tight_layout()
+        target = out / f"{path.stem}.png"
+        fig.savefig(target, dpi=90)
+        plt.close(fig)
+        written.append(target.name)
+    return written
+
+
+def paper_lines(records: list[dict]) -> list[str]:
+    lines = [
+        "| dataset | paper NMI / EDGE / K | ours NMI | ours EDGE | ours K | targets met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for dataset, (p_nmi, p_edge, p_k) in PAPER.items():
+        runs = [
+            r
+            for r in records
+            if r["suite"] == "main" and r["dataset"] == dataset and r["method"] == "dag"
+        ]
+        if not runs:
+            continue
+        ms = [r["metrics"] for r in runs]
+        nmi_, edge_ = np.mean([m["nmi"] for m in ms]), np.mean([m["edge"] for m in ms])
+        k_err = np.mean([m["abs_k_error"] for m in ms])
+        met = [("NMI", nmi_ >= p_nmi), ("EDGE", edge_ >= p_edge), ("abs(K - K_true) <= 1", k_err <= 1)]
+        verdict = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met)
+        lines.append(
+            f"| {dataset} | {p_nmi} / {p_edge} / {p_k} | {cell([m['nmi'] for m in ms])}"
+            f" | {cell([m['edge'] for m in ms])} | {cell([m['k'] for m in ms], 1)} | "
+            f"{verdict} |"
+        )
+    return lines
+
+
+def main() -> int:
+    records = load()
+    parts = ["# DAG benchmark results (generated by summarize.py)", ""]
+    parts += ["## Against the paper (DAG, main suite)", ""] + paper_lines(records) + [""]
+    for suite, title in (("main", "Real graphs"), ("synthetic", "Synthetic graphs (known K)")):
+        if any(r["suite"] == suite for r in records):
+            parts += [f"## {title}", ""] + main_table(records, suite) + [""]
+    for suite, title in (
+        ("stability", "K stability across seeds and k_max"),
+        ("beta", "K against the group-sparsity weight beta (Cora)"),
+    ):
+        if any(r["suite"] == suite for r in records):
+            parts += [f"## {title}", ""] + stability_table(records, suite) + [""]
+    first = records[0]
+    parts += [
+        "## Where these numbers come from",
+        "",
+        f"- machine: {first['machine']}",
+        f"- versions: {first['versions']}",
+        f"- dates: {min(r['date'] for r in records)} to {max(r['date'] for r in records)}",
+        "",
+    ]
+    (HERE / "results.md").write_text("\n".join(parts) + "\n")
+    plots = plot_histories()
+    print(f"wrote results.md ({len(records)} runs) and {len(plots)} plots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

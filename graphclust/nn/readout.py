@@ -1,0 +1,100 @@
+"""Community affiliation readout, its edge model and the group-sparsity norm (DAG).
+
+A 2-layer GCN maps embeddings H [N, d] to non-negative affiliations C [N, Kmax]; the
+edge model is p(i, j) = sigmoid(C_i . C_j), trained with a BPR loss against one sampled
+non-neighbour per edge. The last layer's weight W [hidden, Kmax] carries a group-sparsity
+penalty sum_k ||W[:, k]||_2, which drives whole columns (communities) to zero; a zero
+column gives C[:, k] = 0 for every node (the layer has no bias), an empty community.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import GCNConv
+
+
+def group_sparsity(weight: torch.Tensor) -> torch.Tensor:
+    """The group-lasso norm ``sum_k ||W[:, k]||_2`` of a weight W [in, K] (groups: columns).
+
+    Returns a scalar; its subgradient pulls each column towards zero with unit strength,
+    whatever the column's norm, which is what lets whole communities vanish.
+    """
+    if weight.dim() != 2:
+        raise ValueError(f"weight must be a matrix [in, K], got shape {list(weight.shape)}")
+    return weight.norm(dim=0).sum()
+
+
+def bpr_loss(
+    c: torch.Tensor,
+    src: torch.Tensor,
+    dst: torch.Tensor,
+    neg: torch.Tensor,
+    reduction: str = "sum",
+) -> torch.Tensor:
+    """Bayesian personalised ranking loss of the affiliation edge model.
+
+    ``-sum_e ln sigmoid(C_src . C_dst - C_src . C_neg)`` over triples e = (i, j, u): an
+    edge (i, j) should score higher than the non-edge (i, u).
+
+    Args:
+        c: affiliations [N, K].
+        src, dst, neg: LongTensor [E] each (e.g. from PyG's structured_negative_sampling).
+        reduction: "sum" (the paper's form) or "mean" over the E triples.
+    """
+    if not (src.shape == dst.shape == neg.shape) or src.dim() != 1:
+        raise ValueError("src, dst and neg must be 1-D index tensors of the same length")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    c_src = c[src]
+    margin = (c_src * c[dst]).sum(-1) - (c_src * c[neg]).sum(-1)
+    # logsigmoid is the numerically stable form of ln(sigmoid(.)) for large |margin|
+    losses = -F.logsigmoid(margin)
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+class CommunityReadout(nn.Module):
+    """``C = out(Ahat ReLU(Ahat H W1) W2)``: a 2-layer GCN from embeddings to affiliations.
+
+    Args:
+        in_channels: embedding size d.
+        hidden: width of the GCN's hidden layer.
+        k_max: number of candidate communities (columns of C).
+        output: "relu" (non-negative, unnormalised affiliations; the paper's main form
+            and the default) or "softmax" (rows sum to 1; the paper's alternative).
+
+    Shapes:
+        ``forward(h [N, d], edge_index [2, E]) -> (C [N, k_max], scores [N, k_max])``,
+        ``scores`` being the pre-activation ``Ahat ReLU(Ahat H W1) W2``.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, k_max: int, output: str = "relu") -> None:
+        super().__init__()
+        if output not in ("relu", "softmax"):
+            raise ValueError(f"output must be 'relu' or 'softmax', got {output!r}")
+        if k_max < 2:
+            raise ValueError(f"k_max must be at least 2, got {k_max}")
+        self.output = output
+        self.conv1 = GCNConv(in_channels, hidden)
+        # no bias: a zeroed column of W must mean C[:, k] == 0 for every node
+        self.conv2 = GCNConv(hidden, k_max, bias=False)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The last layer's W [hidden, k_max] (columns = communities)."""
+        return self.conv2.lin.weight.t()
+
+    def column_norms(self) -> torch.Tensor:
+        """``||W[:, k]||_2`` for every k: FloatTensor [k_max]."""
+        return self.weight.detach().norm(dim=0)
+
+    def forward(
+        self, h: torch.Tensor, edge_index: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.conv2(F.relu(self.conv1(h, edge_index)), edge_index)
+        c = F.relu(scores) if self.output == "relu" else scores.softmax(dim=-1)
+        return c, scores
+
+
+__all__ = ["CommunityReadout", "bpr_loss", "group_sparsity"]

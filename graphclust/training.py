@@ -1,0 +1,261 @@
+"""Training-loop helpers shared by the image and video estimators (SwAV, SIGMA).
+
+Small pieces, no framework:
+
+- :func:`run_fit`: the part of :meth:`BaseClusterer.fit` that follows input validation
+  (seeding, device, fresh fitted state, timing, output checks), for estimators whose
+  input is an image or video tensor rather than a graph.
+- :class:`Checkpointer`: saves the whole training state (modules, optimiser, scheduler,
+  random-number generators, history, epoch) atomically at the end of every ``every``
+  epochs and restores it, so an interrupted ``fit`` resumes where it stopped and ends
+  with the same parameters an uninterrupted run reaches.
+- :func:`train_epochs`: the epoch loop around a method's own ``run_epoch``: resume,
+  progress bar, per-epoch logging into ``history_``, checkpoints.
+- :class:`RunningMeans`, :func:`warmup_cosine`: per-epoch loss means, the LR schedule.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from graphclust.utils import resolve_device, seed_everything
+
+# Hyper-parameters that do not change what a run computes, so a checkpoint written
+# under other values of them may be resumed.
+_RUN_ONLY_PARAMS = frozenset({"checkpoint", "checkpoint_every", "progress", "device"})
+
+
+def run_fit(estimator: Any, clean: Any, num_samples: int) -> None:
+    """Seed, resolve the device, train ``estimator`` on validated input, check outputs.
+
+    Mirrors :meth:`graphclust.methods.base.BaseClusterer.fit` after ``check_graph``:
+    the estimator's ``_fit(clean, device)`` must set ``labels_`` (LongTensor [N]).
+
+    Args:
+        estimator: a ``BaseClusterer`` subclass instance.
+        clean: the validated input (an image tensor ``[N, C, H, W]`` or video tensor).
+        num_samples: ``N``, the number of items ``labels_`` must cover.
+    """
+    if getattr(estimator, "seed", None) is None:
+        raise ValueError(f"{type(estimator).__name__} needs an integer seed")
+    seed_everything(estimator.seed)
+    device = resolve_device(estimator.device)
+    estimator.labels_ = None
+    estimator.soft_assignments_ = None
+    estimator.embeddings_ = None
+    estimator.n_clusters_ = None
+    estimator.history_ = {}
+    estimator.config_ = {"method": type(estimator).__name__, "params": estimator.get_params()}
+    start = time.perf_counter()
+    estimator._fit(clean, device)
+    estimator.fit_time_ = time.perf_counter() - start
+    estimator._check_fitted_outputs(num_samples)
+
+
+def progress(iterable: Iterable, enabled: bool, desc: str, **kwargs: Any) -> Iterable:
+    """``tqdm(iterable)`` when ``enabled``; the bar goes to stderr and is left in place."""
+    return tqdm(iterable, desc=desc, disable=not enabled, dynamic_ncols=True, **kwargs)
+
+
+def warmup_cosine(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """LR factor for ``LambdaLR``: linear warm-up over ``warmup_steps``, cosine decay to 0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        done = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, done)))
+
+    return factor
+
+
+class RunningMeans:
+    """Means over the steps of an epoch of the scalars a step returns (tensors detached)."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def add(self, values: Mapping[str, torch.Tensor | float]) -> None:
+        for key, value in values.items():
+            value = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+            self._sums[key] = self._sums.get(key, 0.0) + value
+        self._count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: v / max(1, self._count) for k, v in self._sums.items()}
+
+
+def train_epochs(
+    estimator: Any,
+    epochs: int,
+    run_epoch: Callable[[int], Mapping[str, float]],
+    stateful: Mapping[str, Any],
+    checkpointer: Checkpointer,
+    generator: torch.Generator | None,
+    desc: str,
+) -> None:
+    """Run ``run_epoch(epoch)`` for the epochs not done yet, resuming from a checkpoint.
+
+    ``run_epoch`` trains one epoch and returns its mean losses (with a ``"loss"`` key);
+    they are appended to ``estimator.history_`` with the epoch index, shown on the bar,
+    and the whole state is checkpointed when due.
+    """
+    start = 0
+    resumed = checkpointer.load(stateful, generator)
+    if resumed is not None:
+        start, estimator.history_, _ = resumed
+    bar = progress(range(start, epochs), estimator.progress, desc, initial=start, total=epochs)
+    for epoch in bar:
+        means = run_epoch(epoch)
+        estimator.log(epoch=epoch, **means)
+        bar.set_postfix(loss=f"{means['loss']:.4f}")
+        checkpointer.maybe_save(epoch + 1, epochs, stateful, estimator.history_, generator)
+
+
+def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
+    """The state of every random stream a training loop draws from."""
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any], generator: torch.Generator | None = None) -> None:
+    """Restore what :func:`rng_state` saved."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if generator is not None and "generator" in state:
+        generator.set_state(state["generator"])
+
+
+class Checkpointer:
+    """Atomic save / resume of a training run, keyed by the run's configuration.
+
+    The file holds ``{"config", "epoch", "state_dicts", "rng", "history", "extra"}``.
+    ``config`` (the estimator's hyper-parameters without the run-only ones, plus a
+    fingerprint of the input) must match on resume: a checkpoint from another run is
+    refused with a message rather than silently continued.
+
+    Args:
+        path: file to write, or ``None`` to disable checkpointing (every call is a no-op).
+        config: what identifies the run (JSON-like values).
+        every: save at the end of every ``every``-th epoch (and always after the last).
+    """
+
+    def __init__(self, path: str | os.PathLike | None, config: Mapping[str, Any], every: int = 1):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
+        self.path = Path(path) if path is not None else None
+        self.config = {k: v for k, v in config.items() if k not in _RUN_ONLY_PARAMS}
+        self.every = every
+
+    def load(
+        self,
+        stateful: Mapping[str, Any],
+        generator: torch.Generator | None = None,
+    ) -> tuple[int, dict[str, list[float]], dict[str, Any]] | None:
+        """Restore ``stateful`` objects (modules, optimiser, ...) in place from the file.
+
+        Args:
+            stateful: name -> object with ``load_state_dict``.
+            generator: the loop's own generator, restored too.
+
+        Returns:
+            ``(epochs_done, history, extra)``, or ``None`` when there is nothing to resume.
+        """
+        if self.path is None or not self.path.exists():
+            return None
+        saved = torch.load(self.path, map_location="cpu", weights_only=False)
+        if saved.get("config") != self.config:
+            differing = sorted(
+                k
+                for k in set(saved.get("config", {})) | set(self.config)
+                if saved.get("config", {}).get(k) != self.config.get(k)
+            )
+            raise ValueError(
+                f"checkpoint {self.path} was written by a different run (differs in "
+                f"{differing}); delete it or pass another checkpoint path"
+            )
+        for name, obj in stateful.items():
+            obj.load_state_dict(saved["state_dicts"][name])
+        set_rng_state(saved["rng"], generator)
+        return saved["epoch"], saved["history"], saved.get("extra", {})
+
+    def maybe_save(
+        self,
+        epoch: int,
+        total_epochs: int,
+        stateful: Mapping[str, Any],
+        history: Mapping[str, list[float]],
+        generator: torch.Generator | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Save after epoch ``epoch`` (1-based count of finished epochs) when it is due.
+
+        Written to a temporary file first and renamed, so an interruption while saving
+        leaves the previous checkpoint intact.
+
+        Returns:
+            Whether a checkpoint was written.
+        """
+        if self.path is None or (epoch % self.every and epoch != total_epochs):
+            return False
+        payload = {
+            "config": self.config,
+            "epoch": epoch,
+            "state_dicts": {name: obj.state_dict() for name, obj in stateful.items()},
+            "rng": rng_state(generator),
+            "history": {k: list(v) for k, v in history.items()},
+            "extra": dict(extra or {}),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.path)
+        return True
+
+
+def input_fingerprint(x: torch.Tensor) -> dict[str, Any]:
+    """Shape, dtype and a cheap checksum of an input tensor (identifies the data of a run)."""
+    flat = x.detach().reshape(-1).float()
+    step = max(1, flat.numel() // 4096)
+    sample = flat[::step]
+    return {
+        "shape": list(x.shape),
+        "dtype": str(x.dtype),
+        "sum": round(float(flat.sum()), 3),
+        "sample": round(float((sample * torch.arange(1, sample.numel() + 1)).sum()), 3),
+    }
+
+
+__all__ = [
+    "Checkpointer",
+    "RunningMeans",
+    "input_fingerprint",
+    "progress",
+    "rng_state",
+    "run_fit",
+    "set_rng_state",
+    "train_epochs",
+    "warmup_cosine",
+]

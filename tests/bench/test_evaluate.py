@@ -1,0 +1,248 @@
+"""``graphclust evaluate``: file readers, inter-pair sampling and the command end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from graphclust.bench.evaluate import (
+    read_pairs,
+    read_partition,
+    sample_inter_pairs,
+)
+from graphclust.cli import main
+from graphclust.metrics import edge_score
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# -- readers ----------------------------------------------------------------------------
+def test_partition_one_label_per_line(tmp_path: Path) -> None:
+    # a trailing comma (CSV export) leaves one field
+    path = _write(tmp_path / "p.txt", "# from some tool\nc2\nc2\n\nc7\nc2,\n")
+    labels, names = read_partition(path)
+    assert labels.tolist() == [0, 0, 1, 0]
+    assert names == ["c2", "c7"]
+
+
+def test_partition_node_label_pairs_any_order(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.tsv", "2\t5\n0\t9\n1 5\n")
+    labels, names = read_partition(path)
+    assert labels.tolist() == [0, 1, 1]  # node 0 -> "9", nodes 1, 2 -> "5"
+    assert names == ["9", "5"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0 1\n1 1\n2\n", "line 3: 1 fields, but line 1 has 2"),
+        ("0 a\n0 b\n", "line 2: node 0 was already given a label on line 1"),
+        ("0 a\n2 b\n", "1 nodes in 0..2 have no label"),
+        ("x a\n", "line 1: 'x' is not an integer node id"),
+        ("-1 a\n", "line 1: node id -1 is negative"),
+        ("0 a b\n", "expected 'label' or 'node label'"),
+        ("# nothing\n\n", "no data lines"),
+    ],
+)
+def test_partition_errors_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_partition(_write(tmp_path / "bad.txt", text))
+
+
+def test_pairs_reader_and_errors(tmp_path: Path) -> None:
+    pairs = read_pairs(_write(tmp_path / "ok.txt", "# i j\n0 1\n3,2\n"))
+    assert pairs.pairs.tolist() == [[0, 3], [1, 2]]
+    assert pairs.lines.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="line 2: expected 2 fields"):
+        read_pairs(_write(tmp_path / "a.txt", "0 1\n0 1 2\n"))
+    with pytest.raises(ValueError, match=r"line 1: the pair \(4, 4\)"):
+        read_pairs(_write(tmp_path / "b.txt", "4 4\n"))
+    with pytest.raises(ValueError, match="line 1: '1.5' is not an integer"):
+        read_pairs(_write(tmp_path / "c.txt", "1.5 2\n"))
+    with pytest.raises(FileNotFoundError):
+        read_pairs(tmp_path / "missing.txt")
+    weighted = read_pairs(_write(tmp_path / "w.txt", "0 1 0.5\n"), allow_weight=True)
+    assert weighted.pairs.tolist() == [[0], [1]]
+    with pytest.raises(ValueError, match=r"line 3: pair \(1, 9\) refers to a node >= 5"):
+        read_pairs(_write(tmp_path / "r.txt", "0 1\n\n1 9\n")).check_range(5)
+
+
+# -- sampling ---------------------------------------------------------------------------
+def _ring(n: int) -> torch.Tensor:
+    i = torch.arange(n)
+    return torch.stack([i, (i + 1) % n])
+
+
+def test_sampled_inter_pairs_avoid_edges_and_intra() -> None:
+    edges, intra = _ring(8), torch.tensor([[0, 5], [4, 1]])
+    pairs, candidates = sample_inter_pairs(edges, 8, 10, exclude=intra, seed=3)
+    assert candidates == 28 - 8 - 2
+    keys = {tuple(p) for p in pairs.t().tolist()}
+    assert len(keys) == 10 and all(i < j for i, j in keys)
+    forbidden = {(min(i, j), max(i, j)) for i, j in torch.cat([edges, intra], 1).t().tolist()}
+    assert not keys & forbidden
+    again, _ = sample_inter_pairs(edges, 8, 10, exclude=intra, seed=3)
+    assert torch.equal(pairs, again)
+    with pytest.raises(ValueError, match="only 18 node pairs"):
+        sample_inter_pairs(edges, 8, 19, exclude=intra)
+
+
+@pytest.mark.parametrize("enumerate_limit", [10**9, 0])
+def test_sampling_is_uniform(monkeypatch: pytest.MonkeyPatch, enumerate_limit: int) -> None:
+    """The 14 non-adjacent pairs of a 7-ring are drawn equally often (chi-square), both by
+    enumeration and by the rejection path used on large graphs."""
+    import graphclust.bench.evaluate as module
+
+    monkeypatch.setattr(module, "_ENUMERATE_LIMIT", enumerate_limit)
+    edges = _ring(7)
+    counts: dict[tuple[int, int], int] = {}
+    draws = 600
+    for seed in range(draws):
+        pairs, candidates = sample_inter_pairs(edges, 7, 2, seed=seed)
+        for pair in pairs.t().tolist():
+            counts[tuple(pair)] = counts.get(tuple(pair), 0) + 1
+    assert candidates == 14 and len(counts) == 14
+    expected = draws * 2 / 14
+    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
+    assert chi2 < 36.0  # 13 degrees of freedom: p ~ 0.001
+
+
+# -- the command ------------------------------------------------------------------------
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    # two triangles joined by the edge 2-3; partition {0,1,2} {3,4,5}
+    return {
+        "graph": _write(tmp_path / "g.txt", "0 1\n1 2\n0 2\n2 3\n3 4\n4 5\n3 5\n"),
+        "part": _write(tmp_path / "part.txt", "a\na\na\nb\nb\nb\n"),
+        "intra": _write(tmp_path / "intra.txt", "0 1\n0 2\n3 4\n2 3\n"),
+        "inter": _write(tmp_path / "inter.txt", "0 5\n1 4\n"),
+    }
+
+
+def test_command_with_pair_files(files: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    status = main(
+        [
+            "evaluate",
+            "--graph",
+            str(files["graph"]),
+            "--partition",
+            str(files["part"]),
+            "--intra",
+            str(files["intra"]),
+            "--inter",
+            str(files["inter"]),
+            "--json",
+        ]
+    )
+    assert status == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = edge_score(
+        torch.tensor([0, 0, 0, 1, 1, 1]),
+        intra_pairs=torch.tensor([[0, 0, 3, 2], [1, 2, 4, 3]]),
+        inter_pairs=torch.tensor([[0, 1], [5, 4]]),
+    )
+    assert report["edge"] == pytest.approx(expected.edge)  # P = 1, R = 3/4
+    assert report["edge"] == pytest.approx(6 / 7)
+    assert report["trivial_edge"] == pytest.approx(2 * (4 / 6) / (1 + 4 / 6))
+    assert report["edge_minus_trivial"] == pytest.approx(6 / 7 - 0.8)
+    assert report["inter_sample"] is None
+
+
+def test_command_sample_inter_text(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    saved = tmp_path / "sampled.txt"
+    args = [
+        "evaluate",
+        "--graph",
+        str(files["graph"]),
+        "--partition",
+        str(files["part"]),
+        "--intra",
+        str(files["intra"]),
+        "--sample-inter",
+        "5",
+        "--seed",
+        "1",
+        "--save-inter",
+        str(saved),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # 15 pairs, 7 edges, intra pairs all edges here: 8 candidates
+    assert (
+        "4 intra" in out and "5 inter sampled uniformly: 5 of 8 non-adjacent pairs, seed 1" in out
+    )
+    for line in (
+        "EDGE ",
+        "precision",
+        "recall",
+        "inter F1",
+        "K (clusters)    2",
+        "trivial EDGE",
+        "EDGE - trivial",
+    ):
+        assert line in out
+    sampled = np.loadtxt(saved, dtype=np.int64)
+    assert sampled.shape == (5, 2)
+    assert main(args) == 0
+    assert capsys.readouterr().out == out  # seeded: the same report again
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"part": "a\na\n"}, "refers to node 5 but"),
+        ({"intra": "0 1\n0 9\n"}, r"intra.txt, line 2: pair \(0, 9\) refers to a node >= 6"),
+        ({"inter": "0 5 1\n"}, "inter.txt, line 1: expected 2 fields"),
+        ({"inter": "0 1\n"}, "listed as both intra and inter"),
+    ],
+)
+def test_command_reports_bad_files(
+    files: dict[str, Path], change: dict[str, str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    for key, text in change.items():
+        files[key].write_text(text)
+    status = main(
+        [
+            "evaluate",
+            "--graph",
+            str(files["graph"]),
+            "--partition",
+            str(files["part"]),
+            "--intra",
+            str(files["intra"]),
+            "--inter",
+            str(files["inter"]),
+        ]
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "graphclust evaluate: error:" in err
+    assert re.search(message, err), err
+
+
+def test_command_argument_combinations(
+    files: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    base = ["evaluate", "--graph", str(files["graph"]), "--partition", str(files["part"])]
+    cases = [
+        (["--intra", str(files["intra"])], "give --inter FILE or --sample-inter N"),
+        (["--inter", str(files["inter"])], "need --intra"),
+        (
+            ["--intra", str(files["intra"]), "--inter", str(files["inter"]), "--sample-inter", "3"],
+            "not both",
+        ),
+        ([], "has no ground-truth labels"),
+    ]
+    for extra, message in cases:
+        assert main(base + extra) == 2
+        assert message in capsys.readouterr().err

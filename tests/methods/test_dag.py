@@ -1,0 +1,174 @@
+"""DAG: fits a small SBM, is deterministic, never reads labels, and keeps the checkpoint
+with the best modularity x Calinski-Harabasz; its pieces against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph, subgraph
+
+from graphclust.methods.dag import (
+    DAG,
+    CheckpointSelector,
+    RandomWalkSubgraphs,
+    affiliation_labels,
+    community_shares,
+    selection_score,
+)
+from graphclust.metrics import calinski_harabasz, modularity, nmi
+
+SMALL = {"k_max": 8, "hidden": 16, "heads": 2, "weight_decay": 0.0}
+
+
+def _sbm(seed: int = 0, k: int = 4, n: int = 30) -> Data:
+    """k planted blocks of n nodes (p_in 0.3, p_out 0.02) with noisy block-mean features."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    probs = torch.full((k, k), 0.02)
+    probs.fill_diagonal_(0.3)
+    edge_index = stochastic_blockmodel_graph([n] * k, probs)
+    y = torch.arange(k).repeat_interleave(n)
+    x = torch.randn(k, 8, generator=g)[y] + 0.8 * torch.randn(n * k, 8, generator=g)
+    return Data(x=x, edge_index=edge_index, y=y)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DAG, Data]:
+    data = _sbm()
+    return DAG(**SMALL, lr=1e-2, epochs=200, eval_every=25, seed=0).fit(data), data
+
+
+def test_finds_the_planted_communities(fitted: tuple[DAG, Data]) -> None:
+    model, data = fitted
+    # 4 planted blocks; on so small a graph two of them are sometimes merged
+    assert 3 <= model.n_clusters_ <= 5
+    assert nmi(data.y, model.labels_) >= 0.75
+    assert model.labels_.unique().tolist() == list(range(model.n_clusters_))
+
+
+def test_fitted_attributes(fitted: tuple[DAG, Data]) -> None:
+    model, data = fitted
+    n, k = data.num_nodes, model.n_clusters_
+    assert model.soft_assignments_.shape == (n, k)
+    torch.testing.assert_close(model.soft_assignments_.sum(1), torch.ones(n))
+    assert bool((model.soft_assignments_ >= 0).all())
+    assert model.embeddings_.shape == (n, SMALL["hidden"])
+    h = model.history_
+    assert len(h["loss"]) == len(h["k_train"]) == len(h["w_col_norms"]) == 200
+    assert all(len(norms) == SMALL["k_max"] for norms in h["w_col_norms"])
+    assert h["eval_epoch"] == [float(e) for e in range(25, 201, 25)]
+    assert len(h["k"]) == len(h["modularity"]) == len(h["selection_score"]) == 8
+
+
+def test_selected_checkpoint_is_the_best_evaluated(fitted: tuple[DAG, Data]) -> None:
+    model, data = fitted
+    scores = model.history_["selection_score"]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # first maximum
+    assert model.selected_epoch_ == int(model.history_["eval_epoch"][best])
+    assert model.n_clusters_ == int(model.history_["k"][best])
+    # the stored score is what the metrics give for the kept partition
+    q = modularity(data.edge_index, model.labels_)
+    ch = calinski_harabasz(data.x, model.labels_)
+    assert scores[best] == pytest.approx(q * ch, rel=1e-5)
+
+
+def test_deterministic_by_seed() -> None:
+    data = _sbm(seed=1)
+    first = DAG(**SMALL, epochs=10, eval_every=5, seed=5).fit(data)
+    second = DAG(**SMALL, epochs=10, eval_every=5, seed=5).fit(data)
+    assert torch.equal(first.labels_, second.labels_)
+    assert first.history_["loss"] == second.history_["loss"]
+    other = DAG(**SMALL, epochs=10, eval_every=5, seed=6).fit(data)
+    assert other.history_["loss"] != first.history_["loss"]
+
+
+def test_labels_are_never_read() -> None:
+    data = _sbm(seed=1)
+    without_y = Data(x=data.x, edge_index=data.edge_index)
+    shuffled = Data(x=data.x, edge_index=data.edge_index, y=data.y[torch.randperm(120)])
+    runs = [
+        DAG(**SMALL, epochs=10, eval_every=5, seed=0).fit(d) for d in (data, without_y, shuffled)
+    ]
+    for run in runs[1:]:
+        assert torch.equal(run.labels_, runs[0].labels_)
+        assert run.history_["loss"] == runs[0].history_["loss"]
+
+
+def test_sampled_subgraph_mode_trains() -> None:
+    data = _sbm(seed=0)
+    model = DAG(**SMALL, epochs=5, eval_every=5, batch_size=40, seed=0).fit(data)
+    assert model.labels_.shape == (120,)
+    assert len(model.history_["loss"]) == 5
+
+
+def test_random_walk_subgraph_is_induced() -> None:
+    data = _sbm(seed=0)
+    torch.manual_seed(0)
+    sampler = RandomWalkSubgraphs(data.edge_index, 120, batch_size=30)
+    nodes, local = sampler.sample()
+    assert bool((nodes[1:] > nodes[:-1]).all())
+    expected, _ = subgraph(nodes, data.edge_index, relabel_nodes=True, num_nodes=120)
+    as_set = {tuple(e) for e in local.t().tolist()}
+    assert as_set == {tuple(e) for e in expected.t().tolist()}
+    assert local.size(1) == expected.size(1)
+
+
+def test_selection_score_guards_degenerate_partitions() -> None:
+    assert selection_score(0.5, 10.0, 3) == pytest.approx(5.0)
+    assert selection_score(0.0, 0.0, 1) == -math.inf
+    assert selection_score(float("nan"), 2.0, 3) == -math.inf
+    assert selection_score(-0.1, 10.0, 2) == pytest.approx(-1.0)
+
+
+def test_checkpoint_selector_keeps_the_maximum() -> None:
+    selector = CheckpointSelector()
+    kept = [
+        selector.offer(s, step, f"p{step}")
+        for step, s in enumerate([-math.inf, 1.0, 3.0, 2.0, 3.0, -1.0])
+    ]
+    assert kept == [True, True, True, False, False, False]
+    assert (selector.best_step, selector.best_score, selector.best) == (2, 3.0, "p2")
+    only_degenerate = CheckpointSelector()
+    only_degenerate.offer(-math.inf, 7, "first")
+    only_degenerate.offer(-math.inf, 8, "second")
+    assert only_degenerate.best == "first"
+
+
+def test_affiliation_labels_and_shares() -> None:
+    c = torch.tensor([[0.0, 2.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.0, 3.0]])
+    scores = torch.tensor(
+        [[-1.0, 2.0, -3.0, 1.0], [-2.0, -0.5, -1.0, -3.0], [-1.0, 0.5, -2.0, 3.0]]
+    )
+    labels, columns = affiliation_labels(c, scores)
+    # row 1 is all zero: its label comes from the pre-activation argmax (column 1)
+    assert columns.tolist() == [1, 3]
+    assert labels.tolist() == [0, 0, 1]
+    shares = community_shares(c, columns)
+    torch.testing.assert_close(
+        shares, torch.tensor([[2 / 3, 1 / 3], [0.5, 0.5], [0.5 / 3.5, 3.0 / 3.5]])
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"k_max": 1}, "k_max"),
+        ({"k_max": 500}, "k_max"),
+        ({"hidden": 10, "heads": 3}, "multiple of heads"),
+        ({"mask_rate": 0.0}, "mask_rate"),
+        ({"readout": "sigmoid"}, "readout"),
+        ({"batch_size": 1}, "batch_size"),
+    ],
+)
+def test_bad_parameters_are_refused(params: dict, message: str) -> None:
+    settings = {**SMALL, "epochs": 1, **params}
+    with pytest.raises(ValueError, match=message):
+        DAG(**settings).fit(_sbm())
+
+
+def test_is_k_free_and_has_no_n_clusters() -> None:
+    assert DAG.k_free
+    assert "n_clusters" not in DAG().get_params()

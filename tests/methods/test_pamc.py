@@ -1,0 +1,174 @@
+"""PamC on a small attributed SBM: it clusters, repeats, survives empty clusters, keeps K."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import adjusted_rand_score
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+
+from graphclust.methods.pamc import PamC
+from graphclust.metrics import modularity
+
+SIZES = (50, 50, 50)
+K = len(SIZES)
+# Small widths and few epochs keep each fit to about a second on two cores.
+FAST = {
+    "hidden": (32, 32, 64),
+    "latent_dim": 8,
+    "pretrain_epochs": 15,
+    "pretrain_batch_size": 16,
+    "epochs": 12,
+    "n_init": 3,
+}
+
+
+def _sbm(seed: int = 0) -> tuple[Data, np.ndarray]:
+    torch.manual_seed(seed)
+    probs = torch.full((K, K), 0.02)
+    probs.fill_diagonal_(0.2)
+    edge_index = to_undirected(stochastic_blockmodel_graph(list(SIZES), probs))
+    truth = torch.arange(K).repeat_interleave(torch.tensor(SIZES))
+    gen = torch.Generator().manual_seed(seed)
+    centres = 3.0 * torch.randn(K, 16, generator=gen)
+    x = centres[truth] + torch.randn(truth.numel(), 16, generator=gen)
+    return Data(x=x, edge_index=edge_index, y=truth), truth.numpy()
+
+
+@pytest.fixture(scope="module")
+def sbm():
+    return _sbm()
+
+
+@pytest.fixture(scope="module")
+def fitted(sbm):
+    return PamC(n_clusters=K, seed=3, device="cpu", **FAST).fit(sbm[0])
+
+
+def test_fit_recovers_planted_clusters_and_sets_outputs(sbm, fitted):
+    data, truth = sbm
+    model = fitted
+    n = truth.size
+    assert model.labels_.shape == (n,) and model.labels_.dtype == torch.long
+    assert model.soft_assignments_.shape == (n, K)
+    torch.testing.assert_close(model.soft_assignments_.sum(1), torch.ones(n))
+    assert model.embeddings_.shape == (n, FAST["latent_dim"])
+    assert model.final_labels_.shape == (n,)
+    assert adjusted_rand_score(truth, model.labels_.numpy()) > 0.9
+    for key in ("loss", "kl", "positive", "negative"):
+        assert len(model.history_[key]) == FAST["epochs"]
+        assert np.isfinite(model.history_[key]).all()
+    # Every epoch and the final state are scored; the selected one has the top score.
+    scores = model.history_["score"]
+    assert len(scores) == FAST["epochs"] + 1
+    assert model.history_["eval_epoch"][int(np.argmax(scores))] == model.selected_epoch_
+    expected = modularity(data.edge_index, model.labels_)
+    assert max(scores) == pytest.approx(expected)
+
+
+def test_same_seed_gives_identical_results_and_labels_are_never_read(sbm, fitted):
+    data, _ = sbm
+    shuffled = data.clone()
+    shuffled.y = torch.randperm(shuffled.num_nodes)
+    again = PamC(n_clusters=K, seed=3, device="cpu", **FAST).fit(shuffled)
+    assert torch.equal(again.labels_, fitted.labels_)
+    assert torch.equal(again.soft_assignments_, fitted.soft_assignments_)
+    assert again.history_["loss"] == fitted.history_["loss"]
+
+
+def test_final_selection_returns_last_epoch(sbm):
+    data, _ = sbm
+    model = PamC(n_clusters=K, selection="final", meta_nodes="soft", **FAST).fit(data)
+    assert model.selected_epoch_ == FAST["epochs"]
+    assert torch.equal(model.labels_, model.final_labels_)
+
+
+def test_empty_cluster_stays_finite_and_k_is_kept(sbm, monkeypatch):
+    data, _ = sbm
+    original = PamC._kmeans_centroids
+
+    def with_far_centroid(self, z):
+        centres = original(self, z)
+        # The last centroid far from every embedding: its cluster is empty from the start.
+        centres[-1] = 1e4
+        return centres
+
+    monkeypatch.setattr(PamC, "_kmeans_centroids", with_far_centroid)
+    model = PamC(n_clusters=K + 1, selection="final", **FAST)
+    with pytest.warns(UserWarning, match=f"only {K} of the {K + 1} clusters"):
+        model.fit(data)
+    assert np.isfinite(model.history_["loss"]).all()
+    assert model.soft_assignments_.shape[1] == K + 1
+    assert model.n_clusters_ == K
+    assert int(model.labels_.max()) <= K
+
+
+def test_soft_meta_nodes_with_empty_cluster_stay_finite(sbm, monkeypatch):
+    data, _ = sbm
+    original = PamC._kmeans_centroids
+    monkeypatch.setattr(
+        PamC,
+        "_kmeans_centroids",
+        lambda self, z: torch.cat([original(self, z)[:-1], torch.full((1, z.size(1)), 1e4)]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = PamC(n_clusters=K + 1, meta_nodes="soft", **FAST).fit(data)
+    assert np.isfinite(model.history_["loss"]).all()
+    assert torch.isfinite(model.soft_assignments_).all()
+
+
+def test_minibatch_mode_runs_and_matches_full_batch_at_the_first_step(sbm):
+    data, truth = sbm
+    mini = PamC(n_clusters=K, batch_size=32, **FAST).fit(data)
+    assert mini.labels_.shape == truth.shape
+    assert np.isfinite(mini.history_["loss"]).all()
+    assert adjusted_rand_score(truth, mini.labels_.numpy()) > 0.8
+    # One batch holding every node sees exactly the full-batch loss at the first step.
+    params = {**FAST, "epochs": 1}
+    one_batch = PamC(n_clusters=K, batch_size=10_000, **params).fit(data)
+    full = PamC(n_clusters=K, **params).fit(data)
+    assert one_batch.history_["loss"][0] == pytest.approx(full.history_["loss"][0], rel=1e-5)
+
+
+def test_gcn_encoder_runs(sbm):
+    data, truth = sbm
+    model = PamC(n_clusters=K, encoder="gcn", **FAST).fit(data)
+    assert adjusted_rand_score(truth, model.labels_.numpy()) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"meta_nodes": "mean"}, ValueError, "meta_nodes"),
+        ({"encoder": "gcn", "batch_size": 16}, ValueError, "batch_size"),
+        ({"order": 0}, ValueError, "order"),
+        ({"tau": -1.0}, ValueError, "tau"),
+        ({"epochs": -2}, ValueError, "epochs"),
+        ({"n_clusters": 1000}, ValueError, "exceeds"),
+        ({"selection": "best"}, ValueError, "selection"),
+    ],
+)
+def test_bad_parameters_fail_at_validation(sbm, params, error, match):
+    data, _ = sbm
+    with pytest.raises(error, match=match):
+        PamC(**{"n_clusters": K, **params}).fit(data)
+
+
+def test_graph_without_features_is_refused():
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=4)
+    with pytest.raises(ValueError, match="data.x is missing"):
+        PamC(n_clusters=2).fit(data)
+
+
+def test_graph_without_edges_falls_back_to_the_final_epoch():
+    gen = torch.Generator().manual_seed(0)
+    data = Data(x=torch.randn(40, 6, generator=gen), edge_index=torch.empty(2, 0, dtype=torch.long))
+    with pytest.warns(UserWarning, match="no edges"):
+        model = PamC(n_clusters=2, **{**FAST, "epochs": 3}).fit(data)
+    assert model.selected_epoch_ == 3
+    assert np.isfinite(model.history_["loss"]).all()

@@ -1,0 +1,67 @@
+"""GAT encoder/decoder: shapes, and the decoder's factorised last layer against a plain
+GATConv(hidden, D) holding the same function."""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.nn import GATConv
+from torch_geometric.utils import to_undirected
+
+from graphclust.nn.gat import GAT, GATDecoder, gat_encoder
+
+
+def _graph(n: int = 12, e: int = 30, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, n, (2, e), generator=g)
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    return to_undirected(edge_index, num_nodes=n)
+
+
+def test_encoder_shapes_and_activation() -> None:
+    torch.manual_seed(0)
+    encoder = gat_encoder(7, hidden=8, heads=2).eval()
+    h = encoder(torch.randn(12, 7), _graph())
+    assert h.shape == (12, 8)
+    assert isinstance(encoder.acts[-1], torch.nn.PReLU)  # the embedding is activated
+
+
+def test_gat_rejects_bad_widths() -> None:
+    try:
+        GAT(4, hidden=6, out_channels=6, heads=4)
+    except ValueError as err:
+        assert "multiple of heads" in str(err)
+    else:
+        raise AssertionError("hidden=6 with heads=4 must be refused")
+
+
+def test_decoder_last_layer_equals_gatconv_to_d() -> None:
+    """W2 (sum_j a_ij W1 h_j + b1) + b2 is GATConv(hidden, D) with W = W2 W1, attention
+    vectors a with W2^T a = a1, and bias W2 b1 + b2: same outputs."""
+    torch.manual_seed(0)
+    hidden, d = 6, 11
+    decoder = GATDecoder(hidden, d, heads=2, feat_dropout=0.0, attn_dropout=0.0).eval()
+    edge_index = _graph()
+    h = torch.randn(12, hidden)
+    inner = decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
+    expected = decoder(h, edge_index)
+
+    last, project = decoder.gat.convs[1], decoder.project
+    w1, w2 = last.lin.weight.detach(), project.weight.detach()  # [h, h], [D, h]
+    plain = GATConv(hidden, d, heads=1).eval()
+    with torch.no_grad():
+        plain.lin.weight.copy_(w2 @ w1)
+        # least-norm a with W2^T a = a1 (W2 has full column rank: D > hidden)
+        for name in ("att_src", "att_dst"):
+            a1 = getattr(last, name).detach().reshape(hidden, 1)
+            a = w2 @ torch.linalg.solve(w2.t() @ w2, a1)
+            getattr(plain, name).copy_(a.reshape(1, 1, d))
+        plain.bias.copy_(w2 @ last.bias.detach() + project.bias.detach())
+    torch.testing.assert_close(plain(inner, edge_index), expected, atol=1e-5, rtol=1e-4)
+
+
+def test_decoder_output_has_no_activation() -> None:
+    torch.manual_seed(1)
+    decoder = GATDecoder(8, 5, heads=2).eval()
+    z = decoder(torch.randn(12, 8), _graph())
+    assert z.shape == (12, 5)
+    assert bool((z < 0).any())  # a PReLU/ReLU output would be (mostly) non-negative

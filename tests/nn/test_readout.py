@@ -1,0 +1,75 @@
+"""Community readout: group-sparsity norm and BPR loss against hand computations, the
+GCN readout against a dense reference, and empty communities from zero columns."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_geometric.utils import to_undirected
+
+from graphclust.nn.readout import CommunityReadout, bpr_loss, group_sparsity
+
+
+def test_group_sparsity_hand_computation() -> None:
+    w = torch.tensor([[3.0, 0.0, 1.0], [4.0, 0.0, -1.0]])  # columns: (3,4), (0,0), (1,-1)
+    assert group_sparsity(w).item() == pytest.approx(5.0 + 0.0 + math.sqrt(2.0))
+    with pytest.raises(ValueError, match="matrix"):
+        group_sparsity(torch.ones(3))
+
+
+def test_bpr_loss_hand_formula() -> None:
+    c = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 2.0], [1.0, 1.0]])
+    src, dst, neg = torch.tensor([0, 1, 3]), torch.tensor([1, 3, 2]), torch.tensor([2, 2, 0])
+    expected = 0.0
+    for i, j, u in zip(src.tolist(), dst.tolist(), neg.tolist(), strict=True):
+        margin = float(c[i] @ c[j] - c[i] @ c[u])
+        expected += -math.log(1.0 / (1.0 + math.exp(-margin)))
+    assert bpr_loss(c, src, dst, neg).item() == pytest.approx(expected, rel=1e-6)
+    assert bpr_loss(c, src, dst, neg, reduction="mean").item() == pytest.approx(expected / 3)
+
+
+def test_bpr_loss_is_stable_for_large_margins() -> None:
+    c = torch.tensor([[100.0], [100.0], [0.0]])
+    one = torch.tensor([0])
+    assert bpr_loss(c, one, torch.tensor([1]), torch.tensor([2])).item() == 0.0
+    far = bpr_loss(c, one, torch.tensor([2]), torch.tensor([1])).item()
+    assert far == pytest.approx(1e4, rel=1e-6)  # -ln sigmoid(-1e4), no inf
+
+
+def _dense_gcn_norm(edge_index: torch.Tensor, n: int) -> torch.Tensor:
+    a = torch.zeros(n, n)
+    a[edge_index[0], edge_index[1]] = 1.0
+    a = a + torch.eye(n)
+    d = a.sum(1).pow(-0.5)
+    return d[:, None] * a * d[None, :]
+
+
+def test_readout_matches_dense_gcn() -> None:
+    torch.manual_seed(0)
+    n = 9
+    edge_index = to_undirected(torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 0, 4, 5, 3, 7, 8]]))
+    readout = CommunityReadout(4, hidden=5, k_max=3)
+    h = torch.randn(n, 4)
+    c, scores = readout(h, edge_index)
+    a_hat = _dense_gcn_norm(edge_index, n)
+    w1, b1 = readout.conv1.lin.weight.t(), readout.conv1.bias
+    inner = torch.relu(a_hat @ h @ w1 + b1)
+    expected_scores = a_hat @ inner @ readout.weight
+    torch.testing.assert_close(scores, expected_scores, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(c, torch.relu(expected_scores))
+
+
+def test_zero_column_is_an_empty_community_and_softmax_rows() -> None:
+    torch.manual_seed(0)
+    edge_index = to_undirected(torch.tensor([[0, 1, 2], [1, 2, 3]]))
+    readout = CommunityReadout(3, hidden=4, k_max=3)
+    with torch.no_grad():
+        readout.conv2.lin.weight[1] = 0.0  # W[:, 1] = 0
+    c, _ = readout(torch.randn(4, 3), edge_index)
+    assert bool((c >= 0).all()) and bool((c[:, 1] == 0).all())
+    assert readout.column_norms()[1].item() == 0.0
+    soft = CommunityReadout(3, hidden=4, k_max=3, output="softmax")
+    c, _ = soft(torch.randn(4, 3), edge_index)
+    torch.testing.assert_close(c.sum(1), torch.ones(4))
