@@ -40,7 +40,7 @@ from torch_geometric.utils import structured_negative_sampling
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
-from graphclust.nn.readout import CommunityReadout, bpr_loss, group_sparsity
+from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
 
 
 def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
@@ -288,16 +288,20 @@ class DAG(BaseClusterer):
         steps = 1 if sampler is None else math.ceil(n / self.batch_size)
         selector = CheckpointSelector()
         x_cpu = data.x
+        adjacency = gcn_adjacency(edge_index, n)  # built once; subgraphs build their own
         for epoch in range(1, self.epochs + 1):
             totals = torch.zeros(4)
             k_train = 0
             for _ in range(steps):
                 if sampler is None:
-                    sub_x, sub_edges = x, edge_index
+                    sub_x, sub_edges, sub_adjacency = x, edge_index, adjacency
                 else:
                     nodes, sub_edges = sampler.sample()
                     sub_x, sub_edges = x[nodes.to(device)], sub_edges.to(device)
-                parts, k_train = self._step(sub_x, sub_edges, edge_index.size(1), optimizer)
+                    sub_adjacency = gcn_adjacency(sub_edges, nodes.numel())
+                parts, k_train = self._step(
+                    sub_x, sub_edges, sub_adjacency, edge_index.size(1), optimizer
+                )
                 totals += parts
                 check_finite(parts[0], "loss", epoch)
             totals /= steps
@@ -306,7 +310,7 @@ class DAG(BaseClusterer):
                 self._readout.column_norms().cpu().tolist()
             )
             if epoch % self.eval_every == 0 or epoch == self.epochs:
-                self._evaluate(x, edge_index, x_cpu, data.edge_index, n, epoch, selector)
+                self._evaluate(x, edge_index, adjacency, x_cpu, data.edge_index, epoch, selector)
         labels, shares, h = selector.best
         self.selected_epoch_ = selector.best_step
         self.labels_ = labels
@@ -318,6 +322,7 @@ class DAG(BaseClusterer):
         self,
         x: torch.Tensor,
         edge_index: torch.Tensor,
+        adjacency: torch.Tensor,
         total_edges: int,
         optimizer: torch.optim.Optimizer,
     ) -> tuple[torch.Tensor, int]:
@@ -327,7 +332,7 @@ class DAG(BaseClusterer):
         n = x.size(0)
         mask = sample_mask(n, self.mask_rate, x.device)
         out = self._mae(x, edge_index, mask)
-        c, scores = self._readout(out.embeddings, edge_index)
+        c, scores = self._readout(out.embeddings, adjacency)
         src, dst, neg = structured_negative_sampling(edge_index, n, contains_neg_self_loops=False)
         # the paper's sum over E, written as |E| x mean so that a sampled subgraph
         # estimates the full-graph sum without bias
@@ -347,9 +352,9 @@ class DAG(BaseClusterer):
         self,
         x: torch.Tensor,
         edge_index: torch.Tensor,
+        adjacency: torch.Tensor,
         x_cpu: torch.Tensor,
         edge_index_cpu: torch.Tensor,
-        n: int,
         epoch: int,
         selector: CheckpointSelector,
     ) -> None:
@@ -357,10 +362,10 @@ class DAG(BaseClusterer):
         self._mae.eval()
         self._readout.eval()
         h = self._mae.embed(x, edge_index)
-        c, scores = self._readout(h, edge_index)
+        c, scores = self._readout(h, adjacency)
         labels, columns = affiliation_labels(c, scores)
         labels, k = labels.cpu(), columns.numel()
-        q = modularity(edge_index_cpu, labels, num_nodes=n)
+        q = modularity(edge_index_cpu, labels, num_nodes=labels.numel())
         ch = calinski_harabasz(x_cpu, labels)
         score = selection_score(q, ch, k)
         self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)

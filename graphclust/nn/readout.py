@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GCNConv
+
+from graphclust.graph.adjacency import normalized_adjacency
 
 
 def group_sparsity(weight: torch.Tensor) -> torch.Tensor:
@@ -54,8 +55,20 @@ def bpr_loss(
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
+def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """GCN's ``Ahat = D^-1/2 (A + I) D^-1/2`` as a sparse CSR tensor [N, N]."""
+    return normalized_adjacency(edge_index, num_nodes, add_self_loops=True, kind="sym")
+
+
 class CommunityReadout(nn.Module):
-    """``C = out(Ahat ReLU(Ahat H W1) W2)``: a 2-layer GCN from embeddings to affiliations.
+    """``C = out(Ahat ReLU(Ahat H W1 + b1) W2)``: a 2-layer GCN from embeddings to
+    affiliations.
+
+    The propagation is a sparse matrix product with a precomputed ``Ahat`` (see
+    :func:`gcn_adjacency`), and the second layer aggregates before it projects,
+    ``(Ahat H1) W2``: the same numbers as a PyG ``GCNConv`` (which projects first), but
+    no per-edge tensor of width ``k_max`` is ever formed, so memory stays O(E + N d) on
+    graphs of millions of edges.
 
     Args:
         in_channels: embedding size d.
@@ -65,8 +78,8 @@ class CommunityReadout(nn.Module):
             and the default) or "softmax" (rows sum to 1; the paper's alternative).
 
     Shapes:
-        ``forward(h [N, d], edge_index [2, E]) -> (C [N, k_max], scores [N, k_max])``,
-        ``scores`` being the pre-activation ``Ahat ReLU(Ahat H W1) W2``.
+        ``forward(h [N, d], adjacency [N, N] sparse) -> (C [N, k_max], scores [N, k_max])``,
+        ``scores`` being the pre-activation ``Ahat ReLU(Ahat H W1 + b1) W2``.
     """
 
     def __init__(self, in_channels: int, hidden: int, k_max: int, output: str = "relu") -> None:
@@ -76,25 +89,29 @@ class CommunityReadout(nn.Module):
         if k_max < 2:
             raise ValueError(f"k_max must be at least 2, got {k_max}")
         self.output = output
-        self.conv1 = GCNConv(in_channels, hidden)
+        self.lin1 = nn.Linear(in_channels, hidden, bias=False)
+        self.bias1 = nn.Parameter(torch.zeros(hidden))  # added after propagation, as in GCN
         # no bias: a zeroed column of W must mean C[:, k] == 0 for every node
-        self.conv2 = GCNConv(hidden, k_max, bias=False)
+        self.lin2 = nn.Linear(hidden, k_max, bias=False)
+        nn.init.xavier_uniform_(self.lin1.weight)
+        nn.init.xavier_uniform_(self.lin2.weight)
 
     @property
     def weight(self) -> torch.Tensor:
         """The last layer's W [hidden, k_max] (columns = communities)."""
-        return self.conv2.lin.weight.t()
+        return self.lin2.weight.t()
 
     def column_norms(self) -> torch.Tensor:
         """``||W[:, k]||_2`` for every k: FloatTensor [k_max]."""
         return self.weight.detach().norm(dim=0)
 
     def forward(
-        self, h: torch.Tensor, edge_index: torch.Tensor
+        self, h: torch.Tensor, adjacency: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.conv2(F.relu(self.conv1(h, edge_index)), edge_index)
+        inner = F.relu(torch.sparse.mm(adjacency, self.lin1(h)) + self.bias1)
+        scores = self.lin2(torch.sparse.mm(adjacency, inner))
         c = F.relu(scores) if self.output == "relu" else scores.softmax(dim=-1)
         return c, scores
 
 
-__all__ = ["CommunityReadout", "bpr_loss", "group_sparsity"]
+__all__ = ["CommunityReadout", "bpr_loss", "gcn_adjacency", "group_sparsity"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.utils import to_undirected
 
-from graphclust.nn.readout import CommunityReadout, bpr_loss, group_sparsity
+from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
 
 
 def test_group_sparsity_hand_computation() -> None:
@@ -52,13 +52,33 @@ def test_readout_matches_dense_gcn() -> None:
     edge_index = to_undirected(torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 0, 4, 5, 3, 7, 8]]))
     readout = CommunityReadout(4, hidden=5, k_max=3)
     h = torch.randn(n, 4)
-    c, scores = readout(h, edge_index)
+    c, scores = readout(h, gcn_adjacency(edge_index, n))
     a_hat = _dense_gcn_norm(edge_index, n)
-    w1, b1 = readout.conv1.lin.weight.t(), readout.conv1.bias
+    w1, b1 = readout.lin1.weight.t(), readout.bias1
     inner = torch.relu(a_hat @ h @ w1 + b1)
     expected_scores = a_hat @ inner @ readout.weight
     torch.testing.assert_close(scores, expected_scores, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(c, torch.relu(expected_scores))
+
+
+def test_readout_equals_pyg_gcn_layers() -> None:
+    """Same numbers as two PyG GCNConv layers holding the same weights (which project
+    before they propagate)."""
+    from torch_geometric.nn import GCNConv
+
+    torch.manual_seed(1)
+    edge_index = to_undirected(torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 0, 4, 5, 3]]))
+    readout = CommunityReadout(4, hidden=5, k_max=7)
+    conv1, conv2 = GCNConv(4, 5), GCNConv(5, 7, bias=False)
+    with torch.no_grad():
+        conv1.lin.weight.copy_(readout.lin1.weight)
+        conv1.bias.copy_(torch.randn(5))
+        readout.bias1.copy_(conv1.bias)
+        conv2.lin.weight.copy_(readout.lin2.weight)
+    h = torch.randn(6, 4)
+    expected = conv2(torch.relu(conv1(h, edge_index)), edge_index)
+    _, scores = readout(h, gcn_adjacency(edge_index, 6))
+    torch.testing.assert_close(scores, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_zero_column_is_an_empty_community_and_softmax_rows() -> None:
@@ -66,10 +86,11 @@ def test_zero_column_is_an_empty_community_and_softmax_rows() -> None:
     edge_index = to_undirected(torch.tensor([[0, 1, 2], [1, 2, 3]]))
     readout = CommunityReadout(3, hidden=4, k_max=3)
     with torch.no_grad():
-        readout.conv2.lin.weight[1] = 0.0  # W[:, 1] = 0
-    c, _ = readout(torch.randn(4, 3), edge_index)
+        readout.lin2.weight[1] = 0.0  # W[:, 1] = 0
+    adjacency = gcn_adjacency(edge_index, 4)
+    c, _ = readout(torch.randn(4, 3), adjacency)
     assert bool((c >= 0).all()) and bool((c[:, 1] == 0).all())
     assert readout.column_norms()[1].item() == 0.0
     soft = CommunityReadout(3, hidden=4, k_max=3, output="softmax")
-    c, _ = soft(torch.randn(4, 3), edge_index)
+    c, _ = soft(torch.randn(4, 3), adjacency)
     torch.testing.assert_close(c.sum(1), torch.ones(4))
