@@ -2,9 +2,6 @@
 
 Small pieces, no framework:
 
-- :func:`run_fit`: the part of :meth:`BaseClusterer.fit` that follows input validation
-  (seeding, device, fresh fitted state, timing, output checks), for estimators whose
-  input is an image or video tensor rather than a graph.
 - :class:`Checkpointer`: saves the whole training state (modules, optimiser, scheduler,
   random-number generators, history, epoch) atomically at the end of every ``every``
   epochs and restores it, so an interrupted ``fit`` resumes where it stopped and ends
@@ -19,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,38 +24,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from graphclust.utils import resolve_device, seed_everything
-
 # Hyper-parameters that do not change what a run computes, so a checkpoint written
 # under other values of them may be resumed.
 _RUN_ONLY_PARAMS = frozenset({"checkpoint", "checkpoint_every", "progress", "device"})
-
-
-def run_fit(estimator: Any, clean: Any, num_samples: int) -> None:
-    """Seed, resolve the device, train ``estimator`` on validated input, check outputs.
-
-    Mirrors :meth:`graphclust.methods.base.BaseClusterer.fit` after ``check_graph``:
-    the estimator's ``_fit(clean, device)`` must set ``labels_`` (LongTensor [N]).
-
-    Args:
-        estimator: a ``BaseClusterer`` subclass instance.
-        clean: the validated input (an image tensor ``[N, C, H, W]`` or video tensor).
-        num_samples: ``N``, the number of items ``labels_`` must cover.
-    """
-    if getattr(estimator, "seed", None) is None:
-        raise ValueError(f"{type(estimator).__name__} needs an integer seed")
-    seed_everything(estimator.seed)
-    device = resolve_device(estimator.device)
-    estimator.labels_ = None
-    estimator.soft_assignments_ = None
-    estimator.embeddings_ = None
-    estimator.n_clusters_ = None
-    estimator.history_ = {}
-    estimator.config_ = {"method": type(estimator).__name__, "params": estimator.get_params()}
-    start = time.perf_counter()
-    estimator._fit(clean, device)
-    estimator.fit_time_ = time.perf_counter() - start
-    estimator._check_fitted_outputs(num_samples)
 
 
 def progress(iterable: Iterable, enabled: bool, desc: str, **kwargs: Any) -> Iterable:
@@ -254,7 +221,6 @@ __all__ = [
     "input_fingerprint",
     "progress",
     "rng_state",
-    "run_fit",
     "set_rng_state",
     "train_epochs",
     "warmup_cosine",

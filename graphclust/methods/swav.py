@@ -62,7 +62,6 @@ from graphclust.training import (
     Checkpointer,
     RunningMeans,
     input_fingerprint,
-    run_fit,
     train_epochs,
     warmup_cosine,
 )
@@ -225,11 +224,15 @@ class SwAV(BaseClusterer):
     # -- public API -------------------------------------------------------------------
     def fit(self, images: Any) -> SwAV:
         """Train on ``images`` (see the module docstring for accepted inputs)."""
+        super().fit(images)
+        return self
+
+    def _validate_input(self, images: Any) -> tuple[torch.Tensor, int]:
+        """Check the images at the door (replaces the graph check of the base class)."""
         clean = check_images(images, min_samples=2)
         check_n_clusters(self.n_clusters, clean.shape[0])
         self._check_params()
-        run_fit(self, clean, clean.shape[0])
-        return self
+        return clean, clean.shape[0]
 
     def fit_predict(self, images: Any) -> torch.Tensor:
         """Fit and return ``labels_`` (LongTensor [N])."""
