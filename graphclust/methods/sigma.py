@@ -177,10 +177,6 @@ class SIGMA(BaseClusterer):
         self._check_params(clean)
         return clean, clean.shape[0]
 
-    def fit_predict(self, clips: Any) -> torch.Tensor:
-        """Fit and return ``labels_`` (LongTensor [N])."""
-        return self.fit(clips).labels_
-
     @torch.no_grad()
     def transform(self, clips: Any, batch_size: int = 256) -> torch.Tensor:
         """Clip embeddings ``[M, dim]`` (mean of the encoder tokens, nothing masked)."""

@@ -234,10 +234,6 @@ class SwAV(BaseClusterer):
         self._check_params()
         return clean, clean.shape[0]
 
-    def fit_predict(self, images: Any) -> torch.Tensor:
-        """Fit and return ``labels_`` (LongTensor [N])."""
-        return self.fit(images).labels_
-
     @torch.no_grad()
     def transform(self, images: Any, batch_size: int = 1024) -> torch.Tensor:
         """Unit-norm embeddings ``[M, d]`` of new images (the full image, no crop)."""
