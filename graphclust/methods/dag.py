@@ -297,7 +297,9 @@ class DAG(BaseClusterer):
                     sub_x, sub_edges, sub_adjacency = x, edge_index, adjacency
                 else:
                     nodes, sub_edges = sampler.sample()
-                    sub_x, sub_edges = x[nodes.to(device)], sub_edges.to(device)
+                    # index_select also works on sparse COO features
+                    sub_x = x.index_select(0, nodes.to(device))
+                    sub_edges = sub_edges.to(device)
                     sub_adjacency = gcn_adjacency(sub_edges, nodes.numel())
                 parts, k_train = self._step(
                     sub_x, sub_edges, sub_adjacency, edge_index.size(1), optimizer

@@ -104,6 +104,18 @@ def test_sampled_subgraph_mode_trains() -> None:
     assert len(model.history_["loss"]) == 5
 
 
+def test_sparse_features_train_in_both_modes() -> None:
+    """Bag-of-words-like features (under 10% non-zero) take the sparse path."""
+    data = _sbm(seed=0)
+    g = torch.Generator().manual_seed(0)
+    sparse_x = (torch.rand(120, 200, generator=g) < 0.03).float()
+    sparse_x[torch.arange(120), data.y] = 1.0  # every row non-empty
+    graph = Data(x=sparse_x, edge_index=data.edge_index)
+    for batch_size in (None, 40):
+        model = DAG(**SMALL, epochs=3, eval_every=3, batch_size=batch_size).fit(graph)
+        assert model.labels_.shape == (120,)
+
+
 def test_random_walk_subgraph_is_induced() -> None:
     data = _sbm(seed=0)
     torch.manual_seed(0)
