@@ -152,7 +152,11 @@ def paper_lines(records: list[dict]) -> list[str]:
         ms = [r["metrics"] for r in runs]
         nmi_, edge_ = np.mean([m["nmi"] for m in ms]), np.mean([m["edge"] for m in ms])
         k_err = np.mean([m["abs_k_error"] for m in ms])
-        met = [("NMI", nmi_ >= p_nmi), ("EDGE", edge_ >= p_edge), ("abs(K - K_true) <= 1", k_err <= 1)]
+        met = [
+            ("NMI", nmi_ >= p_nmi),
+            ("EDGE", edge_ >= p_edge),
+            ("abs(K - K_true) <= 1", k_err <= 1),
+        ]
         verdict = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met)
         lines.append(
             f"| {dataset} | {p_nmi} / {p_edge} / {p_k} | {cell([m['nmi'] for m in ms])}"

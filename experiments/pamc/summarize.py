@@ -45,6 +45,31 @@ def cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def epoch_cell(values: list[int]) -> str:
+    if len(values) == 1:
+        return str(values[0])
+    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+
+
+def baseline_records(path: str | Path, method: str = "kmeans") -> list[dict]:
+    """KMeans-on-features runs of the project's baseline table, in quality.py's layout."""
+    out = []
+    for r in read(path):
+        if r.get("method") == method and r.get("status") == "ok" and r["dataset"] in DATASETS:
+            metrics = {k: r["metrics"][k] for k in (*METRICS, "modularity", "k")}
+            out.append(
+                {
+                    "dataset": r["dataset"],
+                    "method": f"{method} (baselines table)",
+                    "seed": r["seed"],
+                    "final": metrics,
+                    "selected": metrics,
+                    "wall_time_s": r["wall_time_s"],
+                }
+            )
+    return out
+
+
 def four(values: tuple[float, ...] | None) -> str:
     return " / ".join(f"{v:.3f}" for v in values) if values else "-"
 
@@ -63,16 +88,16 @@ def quality_tables(records: list[dict]) -> list[str]:
             runs = groups.get((name, method), [])
             if not runs:
                 continue
-            views = ("final",) if method == "kmeans" else ("final", "selected")
+            views = ("final",) if method.startswith("kmeans") else ("final", "selected")
             for view in views:
                 cells = [cell([r[view][m] for r in runs]) for m in METRICS]
                 epochs = (
-                    cell([float(r["selected_epoch"]) for r in runs]).replace(".000", "")
-                    if view == "selected"
-                    else "-"
+                    epoch_cell([r["selected_epoch"] for r in runs]) if view == "selected" else "-"
                 )
                 label = (
-                    "label-free" if view == "selected" else ("-" if method == "kmeans" else "final")
+                    "label-free"
+                    if view == "selected"
+                    else ("-" if method.startswith("kmeans") else "final")
                 )
                 seconds = statistics.mean(r["wall_time_s"] for r in runs)
                 lines.append(
@@ -154,6 +179,7 @@ def scatter_table(plain: list[dict], scatter: list[dict]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality")
+    parser.add_argument("--baselines", help="results.jsonl of experiments/baselines (KMeans)")
     parser.add_argument("--speed")
     parser.add_argument("--speed-scatter")
     parser.add_argument("--out", required=True)
@@ -162,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.quality:
         records = read(args.quality)
         ctx = records[0]["context"]
+        if args.baselines:
+            records += baseline_records(args.baselines)
         out += [
             "## Quality",
             "",

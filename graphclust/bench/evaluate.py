@@ -85,25 +85,26 @@ class PairFile:
             )
 
 
-def read_pairs(path: str | Path, allow_weight: bool = False) -> PairFile:
-    """Read ``i j`` per line (``i j w`` when ``allow_weight``; w is ignored).
+def read_pairs(path: str | Path, edge_list: bool = False) -> PairFile:
+    """Read ``i j`` per line. With ``edge_list``, a third column (a weight, ignored) and
+    self-loops are accepted, as edge-list files carry them.
 
     Raises:
         ValueError: naming the file and line of a malformed row or a pair (i, i).
     """
     path = Path(path)
     rows = _rows(path)
-    expected = "2 or 3" if allow_weight else "2"
+    expected = "2 or 3" if edge_list else "2"
     pairs = np.empty((2, len(rows)), dtype=np.int64)
     lines = np.empty(len(rows), dtype=np.int64)
     for index, (number, fields) in enumerate(rows):
-        if len(fields) != 2 and not (allow_weight and len(fields) == 3):
+        if len(fields) != 2 and not (edge_list and len(fields) == 3):
             raise ValueError(
                 f"{path}, line {number}: expected {expected} fields (i j), got "
                 f"{len(fields)}: {' '.join(fields)!r}"
             )
         i, j = _node_id(fields[0], path, number), _node_id(fields[1], path, number)
-        if i == j and not allow_weight:
+        if i == j and not edge_list:
             raise ValueError(
                 f"{path}, line {number}: the pair ({i}, {i}) pairs a node with itself; remove it"
             )
@@ -281,7 +282,7 @@ def _load_graph(graph: str, root: Path | None) -> tuple[torch.Tensor, int | None
     """(edge_index [2, E], num_nodes or None, y or None, description) of --graph."""
     path = Path(graph)
     if path.is_file():
-        edges = read_pairs(path, allow_weight=True)
+        edges = read_pairs(path, edge_list=True)
         return edges.pairs, None, None, f"{path} (edge list)"
     if path.suffix or "/" in graph:
         raise FileNotFoundError(f"--graph {graph!r}: no such file (nor a dataset name)")

@@ -69,7 +69,7 @@ def test_pairs_reader_and_errors(tmp_path: Path) -> None:
         read_pairs(_write(tmp_path / "c.txt", "1.5 2\n"))
     with pytest.raises(FileNotFoundError):
         read_pairs(tmp_path / "missing.txt")
-    weighted = read_pairs(_write(tmp_path / "w.txt", "0 1 0.5\n"), allow_weight=True)
+    weighted = read_pairs(_write(tmp_path / "w.txt", "0 1 0.5\n"), edge_list=True)
     assert weighted.pairs.tolist() == [[0], [1]]
     with pytest.raises(ValueError, match=r"line 3: pair \(1, 9\) refers to a node >= 5"):
         read_pairs(_write(tmp_path / "r.txt", "0 1\n\n1 9\n")).check_range(5)
