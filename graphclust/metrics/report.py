@@ -39,6 +39,9 @@ def _edge_report(
     """EDGE from data.y over the edges, else from data.intra_pairs/inter_pairs, else None."""
     if y is not None:
         left, right = graph_pairs(edge_index, codes.numel())
+        # Only pairs whose two ends are labelled carry an intra/inter annotation.
+        known = (y[left] >= 0) & (y[right] >= 0)
+        left, right = left[known], right[known]
         return score_pairs(codes, left, right, y[left] == y[right])
     intra = getattr(data, "intra_pairs", None)
     inter = getattr(data, "inter_pairs", None)
@@ -57,6 +60,8 @@ def evaluate_partition(
     * acc, nmi, ari, f1: against ``data.y`` (only when ``data`` has ``y``; a [N, 1]
       column is accepted). Accuracy and F1 use the one-to-one matching of
       :func:`graphclust.metrics.match_labels`, so any number of clusters is fine.
+      A negative ``y`` marks an unlabelled node (the usual -1): such nodes are left out
+      of these scores and of EDGE, and ``n_labelled`` then reports how many were scored.
     * modularity, conductance (mean over clusters), coverage: label-free, from
       ``data.edge_index`` (both directions of every edge, as ``check_graph`` returns) and
       ``data.edge_weight`` when present.
@@ -89,10 +94,19 @@ def evaluate_partition(
 
     scores: dict[str, float] = {}
     if y is not None:
-        scores["acc"] = clustering_accuracy(y, codes)
-        scores["nmi"] = nmi(y, codes)
-        scores["ari"] = ari(y, codes)
-        scores["f1"] = macro_f1(y, codes)
+        labelled = y >= 0
+        if not bool(labelled.any()):
+            raise ValueError(
+                "data.y marks every node as unlabelled (negative); drop data.y to get the "
+                "label-free scores only"
+            )
+        true, pred_labelled = y[labelled], codes[labelled]
+        scores["acc"] = clustering_accuracy(true, pred_labelled)
+        scores["nmi"] = nmi(true, pred_labelled)
+        scores["ari"] = ari(true, pred_labelled)
+        scores["f1"] = macro_f1(true, pred_labelled)
+        if not bool(labelled.all()):
+            scores["n_labelled"] = int(labelled.sum())
     scores["modularity"] = hard_modularity(edge_index, weight, codes, n_clusters, 1.0)
     scores["conductance"] = float(cluster_conductance(edge_index, weight, codes, n_clusters).mean())
     scores["coverage"] = intra_fraction(edge_index, weight, codes)

@@ -76,6 +76,29 @@ def test_without_labels_only_label_free_scores(karate: Data) -> None:
     assert scores["modularity"] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_negative_labels_mark_unlabelled_nodes(karate: Data) -> None:
+    labels = torch.randint(0, 3, (34,), generator=torch.Generator().manual_seed(2))
+    y = karate.y.clone()
+    hidden = torch.arange(0, 34, 3)
+    y[hidden] = -1
+    keep = y >= 0
+    scores = evaluate_partition(labels, Data(edge_index=karate.edge_index, y=y, num_nodes=34))
+    assert scores["n_labelled"] == int(keep.sum()) == 34 - hidden.numel()
+    assert scores["acc"] == pytest.approx(clustering_accuracy(y[keep], labels[keep]))
+    assert scores["nmi"] == pytest.approx(normalized_mutual_info_score(y[keep], labels[keep]))
+    assert scores["ari"] == pytest.approx(adjusted_rand_score(y[keep], labels[keep]))
+    # EDGE from explicit pair lists: the edges whose two ends are both labelled.
+    src, dst = karate.edge_index
+    both = keep[src] & keep[dst] & (src < dst)
+    pairs = karate.edge_index[:, both]
+    same = y[pairs[0]] == y[pairs[1]]
+    report = edge_score(labels, intra_pairs=pairs[:, same], inter_pairs=pairs[:, ~same])
+    assert scores["edge"] == pytest.approx(report.edge)
+    assert scores["edge_trivial"] == pytest.approx(report.trivial_edge)
+    with pytest.raises(ValueError, match="every node as unlabelled"):
+        evaluate_partition(labels, Data(edge_index=karate.edge_index, y=-torch.ones(34).long()))
+
+
 def test_explicit_pairs_on_an_unlabelled_graph(karate: Data) -> None:
     intra = torch.tensor([[0, 1], [1, 2]])
     inter = torch.tensor([[0, 33], [32, 5]])
