@@ -3,7 +3,11 @@
 Distances are computed one block of query rows at a time (``chunk x N``), never as a
 full N x N matrix, on whatever device ``x`` lives on; ``torch.topk`` picks the
 neighbours. An optional faiss backend does the same search with faiss' exact flat
-index.
+index. On CUDA the Triton backend (:mod:`graphclust.graph.knn_triton`) runs the search
+as one tiled kernel that keeps a running top-k per query tile and never writes score
+rows; ``backend="auto"`` picks it where it applies. Measured on an H200 for N = 1M,
+d = 128, k = 10: 0.95 s in bfloat16 and 2.2 s for exact float32 results, against about
+11 s and 26 s for the chunked torch path (experiments/knn/README.md).
 """
 
 from __future__ import annotations
@@ -11,8 +15,16 @@ from __future__ import annotations
 import torch
 from torch_geometric.utils import coalesce
 
+from graphclust.graph import knn_triton
+
 METRICS = ("cosine", "euclidean")
-BACKENDS = ("torch", "faiss")
+BACKENDS = ("torch", "faiss", "triton", "auto")
+#: Triton float32 modes: "exact" = TF32 candidates re-ranked exactly (see _topk_triton).
+PRECISIONS = ("exact", *knn_triton.PRECISIONS)
+#: Bound on |TF32 score - float32 score| / (|q| |d|): inputs truncated to 10 mantissa
+#: bits (2^-10 each, so 2^-9 + 2^-20 per product, summed at most |q||d| by
+#: Cauchy-Schwarz) plus float32 accumulation, ``(D + 1) 2^-23``, added separately.
+_TF32_PRODUCT_ERROR = 2.0**-9 + 2.0**-20
 #: Default chunk: rows such that one chunk's distance block holds about 2**26 entries
 #: (256 MB in float32).
 _BLOCK_ENTRIES = 1 << 26
@@ -42,10 +54,19 @@ def _validate(x: object, k: object, metric: str, backend: str) -> tuple[torch.Te
 
 
 def _topk_torch(
-    x: torch.Tensor, k: int, metric: str, chunk_size: int | None
+    x: torch.Tensor,
+    k: int,
+    metric: str,
+    chunk_size: int | None,
+    queries: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Neighbour indices and distances, both [N, k], nearest first, self excluded."""
+    """Neighbour indices and distances, both [Q, k], nearest first, self excluded.
+
+    ``queries=(start, stop)`` searches only for those rows (default all N); the
+    benchmarks time query subsets with it.
+    """
     n = x.size(0)
+    first, last = queries if queries is not None else (0, n)
     chunk = chunk_size or max(1, _BLOCK_ENTRIES // n)
     if metric == "cosine":
         # Zero rows stay zero: cosine distance 1 to everything, rather than NaN.
@@ -54,8 +75,8 @@ def _topk_torch(
         base = x
         sq_norms = (x * x).sum(dim=1)
     indices, distances = [], []
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
+    for start in range(first, last, chunk):
+        stop = min(start + chunk, last)
         rows = torch.arange(stop - start, device=x.device)
         sim = base[start:stop] @ base.T  # [chunk, N]
         if metric == "cosine":
@@ -70,6 +91,92 @@ def _topk_torch(
         indices.append(idx)
         distances.append(dist)
     return torch.cat(indices), torch.cat(distances)
+
+
+def _topk_triton(
+    x: torch.Tensor,
+    k: int,
+    metric: str,
+    precision: str,
+    queries: tuple[int, int] | None = None,
+    prepared: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Triton search; ``precision="exact"`` on float32 runs one TF32 pass for
+    ``min(MAX_K, N - 1)`` candidates, scores them exactly and certifies each row.
+
+    A row is certified when its exact k-th best candidate score beats the TF32 score
+    of its last candidate by more than the TF32 error bound: no point outside the
+    candidates can then be closer. Uncertified rows are searched exactly again. 16-bit
+    inputs need none of this: their products are exact in the kernel's float32 sums.
+    Returns ``(indices long [Q, k], distances [Q, k] in x.dtype)``, nearest first.
+    """
+    kernel_precision = "tf32" if precision == "exact" else precision
+    knn_triton.check_triton_inputs(x, k, kernel_precision)
+    if precision != "exact" or x.dtype != torch.float32:
+        return knn_triton.topk_triton(x, k, metric, kernel_precision, queries, prepared)
+    n, d = x.shape
+    start, stop = queries if queries is not None else (0, n)
+    base, sq_norms = prepared if prepared is not None else knn_triton.prepare(x, metric)
+    n_cand = min(knn_triton.MAX_K, n - 1)
+    cand, approx = knn_triton.candidates(x, n_cand, metric, "tf32", (start, stop), (base, sq_norms))
+    nbr, score = _rerank(base, sq_norms, cand, start, k, metric)
+    # Largest possible TF32 error of any score of the row (euclidean: 2 q.d).
+    scale = sq_norms[start:stop].sqrt() * sq_norms.max().sqrt()
+    bound = (_TF32_PRODUCT_ERROR + (d + 1) * 2.0**-23) * scale * (2 if metric == "euclidean" else 1)
+    certified = score[:, k - 1] > approx[:, -1] + bound
+    if n_cand == n - 1:  # every other point is a candidate
+        certified[:] = True
+    redo = (~certified).nonzero().squeeze(1)
+    if redo.numel():
+        nbr[redo], score[redo] = _exact_rows(base, sq_norms, redo + start, k, metric)
+    dist = knn_triton.scores_to_distances(score, sq_norms[start:stop], metric)
+    return nbr, dist.to(x.dtype)
+
+
+def _rerank(
+    base: torch.Tensor, sq_norms: torch.Tensor, cand: torch.Tensor, start: int, k: int, metric: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact float32 scores of candidates ``cand`` [Q, C] of rows ``start ..``: the best
+    ``k`` as ``(indices [Q, k], scores [Q, k])``, best first. Elementwise products and
+    sums, so no TF32 setting can touch them; memory bounded by _BLOCK_ENTRIES."""
+    n_q, n_cand = cand.shape
+    chunk = max(1, _BLOCK_ENTRIES // (n_cand * base.size(1)))
+    nbrs, scores = [], []
+    for first in range(0, n_q, chunk):
+        rows = cand[first : first + chunk]  # [c, C]
+        queries = base[start + first : start + first + rows.size(0)]  # [c, D]
+        score = (base[rows] * queries[:, None, :]).sum(dim=2)  # [c, C]
+        if metric == "euclidean":
+            score = 2 * score - sq_norms[rows]
+        top, pos = score.topk(k, dim=1)
+        nbrs.append(rows.gather(1, pos))
+        scores.append(top)
+    return torch.cat(nbrs), torch.cat(scores)
+
+
+def _exact_rows(
+    base: torch.Tensor, sq_norms: torch.Tensor, rows: torch.Tensor, k: int, metric: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact float32 top-k ``(indices [R, k], scores [R, k])`` of the given rows [R]
+    against all of ``base``, self excluded, with TF32 matmuls switched off."""
+    n = base.size(0)
+    chunk = max(1, _BLOCK_ENTRIES // n)
+    allow_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    nbrs, scores = [], []
+    try:
+        for first in range(0, rows.numel(), chunk):
+            ids = rows[first : first + chunk]
+            score = base[ids] @ base.T  # [c, N]
+            if metric == "euclidean":
+                score = 2 * score - sq_norms[None, :]
+            score[torch.arange(ids.numel(), device=ids.device), ids] = -torch.inf
+            top, idx = score.topk(k, dim=1)
+            nbrs.append(idx)
+            scores.append(top)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = allow_tf32
+    return torch.cat(nbrs), torch.cat(scores)
 
 
 def _topk_faiss(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,33 +212,63 @@ def _topk_faiss(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, tor
     return idx.to(x.device), dist.to(device=x.device, dtype=x.dtype)
 
 
+def resolve_backend(x: torch.Tensor, k: int, backend: str) -> str:
+    """The backend ``knn_graph`` uses: ``"auto"`` means ``"triton"`` for CUDA tensors in
+    a dtype the kernel supports with ``k <= knn_triton.MAX_K`` when triton imports, else
+    ``"torch"``. Any other name is returned as given."""
+    if backend != "auto":
+        return backend
+    use_triton = (
+        x.device.type == "cuda"
+        and x.dtype in knn_triton.DTYPES
+        and k <= knn_triton.MAX_K
+        and knn_triton.triton_available()
+    )
+    return "triton" if use_triton else "torch"
+
+
 def knn_graph(
     x: torch.Tensor,
     k: int,
     metric: str = "cosine",
     chunk_size: int | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
     mutual: bool = False,
     symmetric: bool = True,
     return_distances: bool = False,
+    precision: str = "exact",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Exact k-nearest-neighbour graph of the rows of ``x``.
 
     Each point ``i`` is linked to its ``k`` nearest other points ``j`` (itself
-    excluded; ties broken by ``torch.topk``). Memory is ``O(chunk_size * N)``.
+    excluded; ties broken by ``torch.topk``). Memory is ``O(chunk_size * N)`` for the
+    torch path, ``O(N * k)`` plus the kernel's registers for Triton.
 
     Args:
         x: [N, D] floating-point features, on any device (the result is on it too).
         k: neighbours per point, ``1 <= k < N``.
         metric: ``"cosine"`` (distance ``1 - cos``) or ``"euclidean"``.
-        chunk_size: query rows per block; default keeps a block near 2**26 entries.
-        backend: ``"torch"`` (chunked matrix products) or ``"faiss"`` (exact flat
-            index; needs the faiss package; computes on CPU in float32).
+        chunk_size: query rows per block of the torch path; default keeps a block near
+            2**26 entries. Unused by the other backends.
+        backend: ``"torch"`` (chunked matrix products, any device), ``"faiss"`` (exact
+            flat index; needs the faiss package; computes on CPU in float32),
+            ``"triton"`` (tiled kernel with a running top-k; CUDA, float32/bfloat16/
+            float16, ``k <= 32``; same neighbours as ``"torch"`` up to ties) or
+            ``"auto"`` (``"triton"`` where it applies, else ``"torch"``; see
+            :func:`resolve_backend`), the default: the kernel on a GPU, the chunked
+            torch path on CPU. The first Triton call for a new (D, k, metric, dtype)
+            compiles and tunes the kernel, a one-off cost of seconds.
         mutual: keep ``i - j`` only when each is among the other's ``k`` nearest;
             the result is symmetric and a node may end up with no edge.
         symmetric: (ignored when ``mutual``) return the union of ``i -> j`` and
             ``j -> i``, coalesced; when False, return the directed kNN edges.
         return_distances: also return the distance of every returned edge.
+        precision: triton backend with float32 input only: ``"exact"`` (one TF32
+            tensor-core pass keeps 32 candidates, which are re-scored in float32; rows
+            the TF32 error bound cannot certify are searched again exactly: the float32
+            result, fast), ``"ieee"`` (float32 products on CUDA cores; slow),
+            ``"tf32x3"`` (3 TF32 passes, close to float32) or ``"tf32"`` (one pass;
+            near-ties may differ from the float32 result).
 
     Returns:
         ``edge_index`` long [2, E]. Directed (``symmetric=False``): row 0 is the point,
@@ -139,9 +276,14 @@ def knn_graph(
         sorted and coalesced. With ``return_distances``: ``(edge_index, dist [E])``.
     """
     x, n = _validate(x, k, metric, backend)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    backend = resolve_backend(x, k, backend)
     with torch.no_grad():
         if backend == "faiss":
             nbr, dist = _topk_faiss(x, k, metric)
+        elif backend == "triton":
+            nbr, dist = _topk_triton(x, k, metric, precision)
         else:
             nbr, dist = _topk_torch(x, k, metric, chunk_size)
         src = torch.arange(n, device=x.device).repeat_interleave(k)
