@@ -8,6 +8,9 @@ Small pieces, no framework:
   with the same parameters an uninterrupted run reaches.
 - :func:`train_epochs`: the epoch loop around a method's own ``run_epoch``: resume,
   progress bar, per-epoch logging into ``history_``, checkpoints.
+- :func:`optimize`: the whole optimiser loop both estimators share (warm-up + cosine
+  schedule per step, finite-loss check, checkpointed state, hooks for what differs:
+  SwAV's prototype freezing, the prototype re-normalisation).
 - :class:`RunningMeans`, :func:`warmup_cosine`: per-epoch loss means, the LR schedule.
 """
 
@@ -16,9 +19,9 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -88,6 +91,89 @@ def train_epochs(
         estimator.log(epoch=epoch, **means)
         bar.set_postfix(loss=f"{means['loss']:.4f}")
         checkpointer.maybe_save(epoch + 1, epochs, stateful, estimator.history_, generator)
+
+
+class Batches(Protocol):
+    """What :func:`optimize` iterates: ``len`` (steps per epoch) and one batch per step."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+def optimize(
+    estimator: Any,
+    net: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Batches,
+    step: Callable[[int, Any], Mapping[str, torch.Tensor | float]],
+    data: torch.Tensor,
+    generator: torch.Generator | None,
+    desc: str,
+    *,
+    before_update: Callable[[int], None] | None = None,
+    after_update: Callable[[], None] | None = None,
+    extra_state: Mapping[str, Any] | None = None,
+) -> None:
+    """Train ``net`` for ``estimator.epochs`` epochs over ``batches``, resumably.
+
+    Per step: ``parts = step(epoch, batch)`` (a dict with the scalar ``"loss"`` to
+    minimise and any detached parts to log), a finite check of the loss, backward,
+    ``before_update(global_step)`` (e.g. cancel the gradients of frozen prototypes),
+    the optimiser and scheduler steps, then ``after_update()`` (e.g. re-normalise the
+    prototypes). The learning rate follows :func:`warmup_cosine` per step over
+    ``estimator.warmup_epochs`` and ``estimator.epochs``. The net, optimiser, scheduler
+    and ``extra_state`` (e.g. a feature queue) are checkpointed to
+    ``estimator.checkpoint`` every ``estimator.checkpoint_every`` epochs, keyed by the
+    estimator's parameters and a fingerprint of ``data``.
+
+    Args:
+        estimator: a BaseClusterer with ``epochs``, ``warmup_epochs``, ``checkpoint``,
+            ``checkpoint_every`` and ``progress`` parameters.
+        net: the module trained (put in train mode every epoch).
+        optimizer: its optimiser (a scheduler is attached here).
+        batches: ``len(batches)`` steps per epoch; iterating gives the batches.
+        step: ``(epoch, batch) -> {"loss": tensor, ...}``.
+        data: the training input, fingerprinted so a checkpoint of other data is refused.
+        generator: the loop's random generator (checkpointed with the rest).
+        desc: name on the progress bar and in error messages.
+    """
+    # Imported here, not at the top: estimators built on this module (SwAV, SIGMA) may be
+    # registered in graphclust.methods, and a top-level import would then be circular.
+    from graphclust.methods.base import check_finite
+
+    steps_per_epoch = len(batches)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        warmup_cosine(
+            estimator.warmup_epochs * steps_per_epoch, estimator.epochs * steps_per_epoch
+        ),
+    )
+    stateful = {"net": net, "optimizer": optimizer, "scheduler": scheduler, **(extra_state or {})}
+    ckpt = Checkpointer(
+        estimator.checkpoint,
+        {**estimator.get_params(), "input": input_fingerprint(data)},
+        estimator.checkpoint_every,
+    )
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        net.train()
+        meter = RunningMeans()
+        for i, batch in enumerate(batches):
+            parts = step(epoch, batch)
+            check_finite(parts["loss"], f"{desc} loss", epoch)
+            optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            if before_update is not None:
+                before_update(epoch * steps_per_epoch + i)
+            optimizer.step()
+            scheduler.step()
+            if after_update is not None:
+                after_update()
+            meter.add(parts)
+        return meter.means()
+
+    train_epochs(estimator, estimator.epochs, run_epoch, stateful, ckpt, generator, desc)
 
 
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -216,9 +302,11 @@ def input_fingerprint(x: torch.Tensor) -> dict[str, Any]:
 
 
 __all__ = [
+    "Batches",
     "Checkpointer",
     "RunningMeans",
     "input_fingerprint",
+    "optimize",
     "progress",
     "rng_state",
     "set_rng_state",

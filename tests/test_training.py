@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
 import pytest
 import torch
 
-from graphclust.training import Checkpointer, input_fingerprint, rng_state, set_rng_state
+from graphclust.training import (
+    Checkpointer,
+    input_fingerprint,
+    optimize,
+    rng_state,
+    set_rng_state,
+)
 
 
 def test_rng_state_round_trip() -> None:
@@ -57,3 +64,84 @@ def test_input_fingerprint_tells_inputs_apart() -> None:
     y[9, 2] += 0.5
     assert input_fingerprint(x) == input_fingerprint(x.clone())
     assert input_fingerprint(x) != input_fingerprint(y)
+
+
+class _Loop:
+    """Just the hyper-parameters and logging :func:`optimize` reads from an estimator."""
+
+    epochs, warmup_epochs, checkpoint, checkpoint_every, progress = 3, 1, None, 1, False
+
+    def __init__(self) -> None:
+        self.history_: dict[str, list[float]] = {}
+
+    def get_params(self) -> dict:
+        return {"epochs": self.epochs}
+
+    def log(self, **values: float) -> None:
+        for key, value in values.items():
+            self.history_.setdefault(key, []).append(value)
+
+
+def test_optimize_follows_the_schedule_and_calls_the_hooks_in_order() -> None:
+    """Reference: with loss = w (gradient 1) and plain SGD, each step moves w by -lr_t, so
+    w ends at -lr * sum_t warmup_cosine(t), the factors written out by hand here."""
+    w = torch.nn.Parameter(torch.zeros(()))
+    net = torch.nn.Module()
+    net.w = w
+    batches = [0, 1]  # 2 steps per epoch, 6 in all, 2 of warm-up
+    calls: list[tuple[str, int]] = []
+
+    def step(epoch: int, batch: int) -> dict[str, torch.Tensor]:
+        calls.append(("step", epoch * 2 + batch))
+        return {"loss": 1.0 * w, "part": torch.tensor(float(batch))}
+
+    est = _Loop()
+    optimize(
+        est,
+        net,
+        torch.optim.SGD(net.parameters(), lr=0.1),
+        batches,
+        step,
+        torch.zeros(3),
+        None,
+        "test",
+        before_update=lambda s: calls.append(("before", s)),
+        after_update=lambda: calls.append(("after", -1)),
+    )
+    # warm-up (t + 1) / 2 for t < 2, then 0.5 (1 + cos(pi (t - 2) / 4)) for t = 2..5
+    factors = [
+        0.5,
+        1.0,
+        1.0,
+        0.5 * (1 + math.cos(math.pi / 4)),
+        0.5,
+        0.5 * (1 + math.cos(3 * math.pi / 4)),
+    ]
+    assert float(w) == pytest.approx(-0.1 * sum(factors))
+    assert calls[:6] == [
+        ("step", 0),
+        ("before", 0),
+        ("after", -1),
+        ("step", 1),
+        ("before", 1),
+        ("after", -1),
+    ]
+    assert [c for c in calls if c[0] == "before"] == [("before", s) for s in range(6)]
+    assert est.history_["epoch"] == [0, 1, 2] and est.history_["part"] == [0.5, 0.5, 0.5]
+
+
+def test_optimize_stops_on_a_non_finite_loss() -> None:
+    w = torch.nn.Parameter(torch.zeros(()))
+    net = torch.nn.Module()
+    net.w = w
+    with pytest.raises(FloatingPointError, match="test loss became NaN"):
+        optimize(
+            _Loop(),
+            net,
+            torch.optim.SGD(net.parameters(), lr=0.1),
+            [0],
+            lambda epoch, batch: {"loss": w * float("nan")},
+            torch.zeros(3),
+            None,
+            "test",
+        )

@@ -4,7 +4,9 @@ SwAV's multi-crop takes 2 global crops (large scale) and ``V`` local crops (smal
 lower resolution) of every image. Torchvision does this one PIL image at a time, which
 dominates a CPU epoch on 16x16 digits; here every crop of a whole batch is one
 ``affine_grid`` + ``grid_sample`` call: each sample gets its own affine map (area scale,
-aspect ratio, position, rotation), and the intensity changes are tensor ops.
+aspect ratio, position, rotation), and the intensity changes are tensor ops. Only a few
+numbers per image are drawn on the CPU; the per-pixel work (resampling, noise) runs on
+the device of the images.
 
 What suits small grey digits (and what does not):
 
@@ -199,9 +201,27 @@ def augment(
     shift = _uniform(b, -crop.brightness, crop.brightness, generator).view(shape)
     out = out * gain.to(out) + shift.to(out)
     if crop.noise > 0:
-        noise = torch.randn(out.shape, generator=generator).to(out)
-        out = out + crop.noise * noise
+        out = out + crop.noise * pixel_noise(out, generator)
     return out.clamp_(0.0, 1.0)
 
 
-__all__ = ["CropSpec", "MultiCrop", "augment", "crop_affine"]
+def pixel_noise(like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal noise shaped and placed like ``like``, determined by ``generator``.
+
+    On the CPU it is drawn from ``generator`` itself. On an accelerator, drawing
+    ``B x C x s x s`` values on the CPU and copying them over would be the one per-pixel
+    CPU cost of a batch, so the noise is drawn on the device from a device generator
+    seeded by one draw of ``generator``: still a function of the seed and the
+    checkpointed CPU generator (so a resumed run draws the same noise), but not the same
+    values as on the CPU.
+    """
+    if like.device.type == "cpu":
+        return torch.randn(like.shape, generator=generator, dtype=like.dtype)
+    if generator is None:
+        return torch.randn(like.shape, device=like.device, dtype=like.dtype)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    device_gen = torch.Generator(device=like.device).manual_seed(seed)
+    return torch.randn(like.shape, generator=device_gen, device=like.device, dtype=like.dtype)
+
+
+__all__ = ["CropSpec", "MultiCrop", "augment", "crop_affine", "pixel_noise"]

@@ -43,15 +43,9 @@ from graphclust.adapters.video import (
 )
 from graphclust.assign import Prototypes, sinkhorn, symmetric_prediction_loss
 from graphclust.data.validation import check_n_clusters
-from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.base import BaseClusterer
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
-from graphclust.training import (
-    Checkpointer,
-    RunningMeans,
-    input_fingerprint,
-    train_epochs,
-    warmup_cosine,
-)
+from graphclust.training import optimize
 
 _TARGETS = ("sigma", "pixels")
 
@@ -228,35 +222,17 @@ class SIGMA(BaseClusterer):
             self.n_prototypes,
         ).to(device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        steps_per_epoch = len(batches)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimize(
+            self,
+            net,
             optimizer,
-            warmup_cosine(self.warmup_epochs * steps_per_epoch, self.epochs * steps_per_epoch),
-        )
-        stateful = {"net": net, "optimizer": optimizer, "scheduler": scheduler}
-        ckpt = Checkpointer(
-            self.checkpoint,
-            {**self.get_params(), "input": input_fingerprint(clips)},
-            self.checkpoint_every,
-        )
-
-        def run_epoch(epoch: int) -> dict[str, float]:
-            net.train()
-            meter = RunningMeans()
-            for batch in batches:
-                parts = self._step(net, batch)
-                check_finite(parts["loss"], "SIGMA loss", epoch)
-                optimizer.zero_grad(set_to_none=True)
-                parts["loss"].backward()
-                optimizer.step()
-                scheduler.step()
-                if self.target == "sigma":
-                    net.prototypes.normalize_()
-                meter.add(parts)
-            return meter.means()
-
-        train_epochs(
-            self, self.epochs, run_epoch, stateful, ckpt, generator, f"SIGMA[{self.target}]"
+            batches,
+            lambda epoch, batch: self._step(net, batch),
+            clips,
+            generator,
+            f"SIGMA[{self.target}]",
+            # The pixel target has no prototypes to keep on the unit sphere.
+            after_update=net.prototypes.normalize_ if self.target == "sigma" else None,
         )
         self.model_ = net.eval()
         self.embeddings_ = self._embed(clips, 256)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.ndimage import map_coordinates
 
-from graphclust.adapters.augment import CropSpec, MultiCrop, augment, crop_affine
+from graphclust.adapters.augment import CropSpec, MultiCrop, augment, crop_affine, pixel_noise
 
 
 def _plain(**kw) -> MultiCrop:
@@ -101,3 +101,21 @@ def test_bad_crop_spec_is_refused() -> None:
         CropSpec(8, (0.0, 0.5))
     with pytest.raises(ValueError, match="size"):
         CropSpec(1, (0.2, 0.5))
+
+
+def test_pixel_noise_on_the_cpu_is_the_generator_s_own_normal_draw() -> None:
+    """Reference: ``torch.randn`` from an identically seeded generator (the CPU path keeps
+    the noise a plain function of the seed, as before device-side noise existed)."""
+    like = torch.zeros(3, 1, 5, 5)
+    got = pixel_noise(like, torch.Generator().manual_seed(7))
+    expected = torch.randn(3, 1, 5, 5, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_pixel_noise_on_cuda_is_drawn_there_and_seeded() -> None:
+    like = torch.zeros(64, 1, 8, 8, device="cuda")
+    a = pixel_noise(like, torch.Generator().manual_seed(1))
+    b = pixel_noise(like, torch.Generator().manual_seed(1))
+    assert a.device.type == "cuda" and torch.equal(a, b)
+    assert abs(float(a.std()) - 1.0) < 0.05

@@ -204,3 +204,22 @@ def test_prototypes_separate_horizontal_from_vertical_bars(seed: int) -> None:
 def test_fits_on_cuda() -> None:
     model = SwAV(n_clusters=3, **{**TINY, "device": "cuda"}).fit(_images())
     assert model.labels_.device.type == "cpu"
+
+
+def test_whole_images_are_embedded_at_the_global_crop_side() -> None:
+    """Reference: the inference resampling must equal a full, unrotated global crop (an
+    identity ``affine_grid`` + bilinear ``grid_sample``, what training saw at scale 1),
+    and ``transform`` must embed exactly those resampled images."""
+    images = _images(40)  # 8x8
+    model = SwAV(n_clusters=3, global_size=6, **TINY).fit(images)
+    resized = model._at_inference_size(images)
+    theta = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]).expand(40, 2, 3)
+    grid = F.affine_grid(theta, [40, 1, 6, 6], align_corners=False)
+    crop = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    torch.testing.assert_close(resized, crop)
+    with torch.no_grad():
+        expected = model.model_(crop)
+    torch.testing.assert_close(model.transform(images), expected)
+    torch.testing.assert_close(model.embeddings_, expected)
+    same = SwAV(n_clusters=3, global_size=8, **TINY)
+    assert same._at_inference_size(images) is images  # already at the crop side
