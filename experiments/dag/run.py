@@ -9,7 +9,14 @@ Suites:
     main       Cora, CiteSeer, PubMed, Photo, ACM, DBLP, polblogs x {dag, louvain, kmeans}
     synthetic  SBM (K = 5, 10, 20, 50) and LFR graphs x {dag, louvain, kmeans}
     stability  DAG with k_max = 2, 4 and 8 x the true K (Cora, SBM K=10)
-    beta       DAG on Cora with the group-sparsity weight beta = 5e-3 (paper) ... 5
+    beta       DAG on Cora and SBM K=10 with the group-sparsity weight beta = 5e-3
+               (paper) ... 5
+    gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
+               under a time budget, written to ONE file given by --out (gpu_suite.py):
+
+    PYTHONPATH=. GRAPHCLUST_DATA=<data> python experiments/dag/run.py --suite gpu \
+        --device cuda --seeds 0,1,2,3,4,5,6,7,8,9 --budget-s 150 --out dag_gpu.jsonl
+    (add --smoke to test the pipeline on a CPU: tiny widths, 4 epochs, < 60 s)
 
 Every run appends one JSON line to experiments/dag/results.jsonl; a rerun skips runs
 already recorded (same suite, dataset, method, seed and parameters). For DAG the
@@ -88,7 +95,8 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         lfr(2000, 30, 50),
     ],
     "stability": [("cora", {}), sbm(10)],
-    "beta": [("cora", {})],
+    "beta": [("cora", {}), sbm(10)],
+    "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
 
@@ -230,7 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         help="k_max / true K for DAG, comma-separated (default 2; stability: 2,4,8)",
     )
     parser.add_argument("--only", default=None, help="comma-separated dataset labels")
+    gpu = parser.add_argument_group("gpu suite")
+    gpu.add_argument("--device", default="cuda", help="device of the gpu suite")
+    gpu.add_argument("--out", default=None, help="output file (JSON lines) of the gpu suite")
+    gpu.add_argument("--budget-s", type=float, default=150.0, help="wall-clock budget")
+    gpu.add_argument(
+        "--workers", type=int, default=15, help="processes sharing the GPU (1 CPU thread each)"
+    )
+    gpu.add_argument("--smoke", action="store_true", help="tiny settings, CPU test")
+    gpu.add_argument("--set", action="append", default=[], help="DAG parameter override name=value")
     args = parser.parse_args(argv)
+    if args.suite == "gpu":
+        return _gpu(args)
     default_factors = "2,4,8" if args.suite == "stability" else "2"
     factors = [int(f) for f in (args.k_factors or default_factors).split(",")]
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -242,6 +261,32 @@ def main(argv: list[str] | None = None) -> int:
         set(args.only.split(",")) if args.only else None,
     )
     return 0
+
+
+def _gpu(args: argparse.Namespace) -> int:
+    import ast
+
+    from gpu_suite import ORDER, run_gpu_suite
+
+    if not args.out:
+        raise SystemExit("--suite gpu needs --out FILE (one JSON-lines file for all runs)")
+    overrides = {}
+    for item in args.set:
+        name, value = item.split("=", 1)
+        overrides[name] = ast.literal_eval(value)
+    only = tuple(args.only.split(",")) if args.only else ORDER
+    footer = run_gpu_suite(
+        Path(args.out),
+        [int(s) for s in args.seeds.split(",")],
+        args.device,
+        args.budget_s,
+        args.workers,
+        smoke=args.smoke,
+        datasets=only,
+        overrides=overrides,
+        command="run.py " + " ".join(sys.argv[1:]),
+    )
+    return 0 if footer["n_ok"] + footer["n_truncated"] > 0 else 1
 
 
 if __name__ == "__main__":

@@ -147,10 +147,21 @@ class MaskedGraphAutoencoder(nn.Module):
         """The [MASK] token's first-layer projection [heads * hidden / heads]."""
         return self.encoder.convs[0].lin.weight[:, -1]
 
-    def embed(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        """Embeddings of the uncorrupted graph: ``[N, D] -> H [N, hidden]``."""
+    def embed(
+        self, x: torch.Tensor, edge_index: torch.Tensor, chunk_size: int | None = None
+    ) -> torch.Tensor:
+        """Embeddings of the uncorrupted graph: ``[N, D] -> H [N, hidden]``.
+
+        ``chunk_size`` (eval mode, no gradient): run the encoder layer by layer over
+        chunks of that many destination nodes (:meth:`GAT.inference`), so that a graph
+        of millions of edges never holds all its per-edge attention tensors at once;
+        ``edge_index`` must then be undirected and sorted by its first row.
+        """
         empty = torch.empty(0, dtype=torch.long, device=edge_index.device)
-        return self.encoder(mask_features(x, empty), edge_index)
+        features = mask_features(x, empty)
+        if chunk_size is None:
+            return self.encoder(features, edge_index)
+        return self.encoder.inference(features, edge_index, chunk_size)
 
     def forward(
         self, x: torch.Tensor, edge_index: torch.Tensor, mask: torch.Tensor

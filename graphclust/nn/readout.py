@@ -9,6 +9,8 @@ column gives C[:, k] = 0 for every node (the layer has no bias), an empty commun
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -60,6 +62,30 @@ def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return normalized_adjacency(edge_index, num_nodes, add_self_loops=True, kind="sym")
 
 
+class _SymmetricSpMM(torch.autograd.Function):
+    """``Ahat @ X`` for a symmetric sparse ``Ahat``, differentiable in X only.
+
+    The gradient ``Ahat^T G`` equals ``Ahat G``, so the backward pass is the same
+    sparse-times-dense product as the forward one: no transposed (CSC) copy of Ahat is
+    formed, and only the plain CSR product is needed on every device.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        ctx.adjacency = adjacency
+        return torch.sparse.mm(adjacency, dense)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        return None, torch.sparse.mm(ctx.adjacency, grad)
+
+
+def symmetric_propagate(adjacency: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``Ahat @ X`` [N, d] for a symmetric sparse Ahat [N, N] (e.g. :func:`gcn_adjacency`
+    of an undirected graph); the adjacency itself gets no gradient."""
+    return _SymmetricSpMM.apply(adjacency, dense)
+
+
 class CommunityReadout(nn.Module):
     """``C = out(Ahat ReLU(Ahat H W1 + b1) W2)``: a 2-layer GCN from embeddings to
     affiliations.
@@ -78,7 +104,8 @@ class CommunityReadout(nn.Module):
             and the default) or "softmax" (rows sum to 1; the paper's alternative).
 
     Shapes:
-        ``forward(h [N, d], adjacency [N, N] sparse) -> (C [N, k_max], scores [N, k_max])``,
+        ``forward(h [N, d], adjacency [N, N] sparse, symmetric) -> (C [N, k_max],
+        scores [N, k_max])``,
         ``scores`` being the pre-activation ``Ahat ReLU(Ahat H W1 + b1) W2``.
     """
 
@@ -108,10 +135,16 @@ class CommunityReadout(nn.Module):
     def forward(
         self, h: torch.Tensor, adjacency: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        inner = F.relu(torch.sparse.mm(adjacency, self.lin1(h)) + self.bias1)
-        scores = self.lin2(torch.sparse.mm(adjacency, inner))
+        inner = F.relu(symmetric_propagate(adjacency, self.lin1(h)) + self.bias1)
+        scores = self.lin2(symmetric_propagate(adjacency, inner))
         c = F.relu(scores) if self.output == "relu" else scores.softmax(dim=-1)
         return c, scores
 
 
-__all__ = ["CommunityReadout", "bpr_loss", "gcn_adjacency", "group_sparsity"]
+__all__ = [
+    "CommunityReadout",
+    "bpr_loss",
+    "gcn_adjacency",
+    "group_sparsity",
+    "symmetric_propagate",
+]

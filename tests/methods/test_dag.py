@@ -16,6 +16,7 @@ from graphclust.methods.dag import (
     RandomWalkSubgraphs,
     affiliation_labels,
     community_shares,
+    count_communities,
     selection_score,
 )
 from graphclust.metrics import calinski_harabasz, modularity, nmi
@@ -104,6 +105,48 @@ def test_sampled_subgraph_mode_trains() -> None:
     assert len(model.history_["loss"]) == 5
 
 
+def test_chunked_evaluation_gives_the_same_partition(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sampled mode encodes large graphs in destination chunks at evaluation; forcing
+    chunks of a few edges on a small graph must not change the result."""
+    import graphclust.methods.dag as dag_module
+
+    data = _sbm(seed=0)
+    settings = {**SMALL, "epochs": 4, "eval_every": 2, "batch_size": 40, "seed": 0}
+    whole = DAG(**settings).fit(data)
+    monkeypatch.setattr(dag_module, "EVAL_CHUNK_EDGES", 16)
+    chunked = DAG(**settings).fit(data)
+    assert torch.equal(whole.labels_, chunked.labels_)
+    torch.testing.assert_close(whole.embeddings_, chunked.embeddings_, atol=1e-5, rtol=1e-5)
+
+
+def test_time_limit_stops_training_and_keeps_a_checkpoint() -> None:
+    model = DAG(**SMALL, epochs=10_000, eval_every=5_000, max_time_s=0.5, seed=0).fit(_sbm())
+    assert model.epochs_run_ < 10_000
+    assert model.history_["eval_epoch"] == [float(model.epochs_run_)]
+    assert model.labels_.shape == (120,)
+
+
+def test_sparsity_warmup_ramps_beta() -> None:
+    model = DAG(**SMALL, epochs=6, eval_every=6, beta=0.4, sparsity_warmup=4).fit(_sbm())
+    assert model.history_["beta"] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4, 0.4])
+
+
+def test_detached_readout_leaves_the_encoder_to_the_reconstruction() -> None:
+    """With ``detach_readout`` the encoder's update does not depend on alpha (BPR)."""
+    data = _sbm()
+
+    def encoder_after_one_epoch(alpha: float, detach: bool) -> torch.Tensor:
+        model = DAG(**SMALL, epochs=1, alpha=alpha, detach_readout=detach, seed=3).fit(data)
+        return torch.cat([p.detach().flatten() for p in model._mae.encoder.parameters()])
+
+    torch.testing.assert_close(
+        encoder_after_one_epoch(0.0, True), encoder_after_one_epoch(1.0, True)
+    )
+    assert not torch.allclose(
+        encoder_after_one_epoch(0.0, False), encoder_after_one_epoch(1.0, False)
+    )
+
+
 def test_sparse_features_train_in_both_modes() -> None:
     """Bag-of-words-like features (under 10% non-zero) take the sparse path."""
     data = _sbm(seed=0)
@@ -158,6 +201,7 @@ def test_affiliation_labels_and_shares() -> None:
     # row 1 is all zero: its label comes from the pre-activation argmax (column 1)
     assert columns.tolist() == [1, 3]
     assert labels.tolist() == [0, 0, 1]
+    assert count_communities(c, scores).item() == 2.0  # same K, computed without a sync
     shares = community_shares(c, columns)
     torch.testing.assert_close(
         shares, torch.tensor([[2 / 3, 1 / 3], [0.5, 0.5], [0.5 / 3.5, 3.0 / 3.5]])
@@ -173,6 +217,9 @@ def test_affiliation_labels_and_shares() -> None:
         ({"mask_rate": 0.0}, "mask_rate"),
         ({"readout": "sigmoid"}, "readout"),
         ({"batch_size": 1}, "batch_size"),
+        ({"bpr_scale": "max"}, "bpr_scale"),
+        ({"sparsity_warmup": -1}, "sparsity_warmup"),
+        ({"max_time_s": 0.0}, "max_time_s"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:

@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from torch_geometric.utils import to_undirected
+from torch_geometric.utils import coalesce, to_undirected
 
 from graphclust.nn.masked_ae import (
     MaskedGraphAutoencoder,
@@ -122,3 +122,19 @@ def test_sparse_features_give_the_dense_result() -> None:
     torch.testing.assert_close(sparse.embeddings, dense.embeddings, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(sparse.loss, dense.loss, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(model.embed(x.to_sparse(), edge_index), model.embed(x, edge_index))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_chunked_embedding_equals_full_forward(sparse: bool) -> None:
+    """Layer-wise inference over destination chunks (3 nodes, so chunks split the
+    neighbourhoods of a 10-node graph) gives the full forward's embeddings."""
+    torch.manual_seed(0)
+    edge_index = coalesce(to_undirected(torch.randint(0, 10, (2, 30))))
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]
+    x = (torch.rand(10, 6) < 0.4).float() * torch.rand(10, 6)
+    model = MaskedGraphAutoencoder(6, hidden=8, heads=2).eval()
+    full = model.embed(x.to_sparse() if sparse else x, edge_index)
+    chunked = model.embed(x.to_sparse() if sparse else x, edge_index, chunk_size=3)
+    torch.testing.assert_close(chunked, full, atol=1e-5, rtol=1e-5)
+    with pytest.raises(RuntimeError, match="eval"):
+        model.train().embed(x, edge_index, chunk_size=3)

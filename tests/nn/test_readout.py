@@ -9,7 +9,13 @@ import pytest
 import torch
 from torch_geometric.utils import to_undirected
 
-from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
+from graphclust.nn.readout import (
+    CommunityReadout,
+    bpr_loss,
+    gcn_adjacency,
+    group_sparsity,
+    symmetric_propagate,
+)
 
 
 def test_group_sparsity_hand_computation() -> None:
@@ -59,6 +65,19 @@ def test_readout_matches_dense_gcn() -> None:
     expected_scores = a_hat @ inner @ readout.weight
     torch.testing.assert_close(scores, expected_scores, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(c, torch.relu(expected_scores))
+
+
+def test_symmetric_propagate_gradient_matches_dense() -> None:
+    """The custom backward (Ahat G instead of Ahat^T G) against autograd on dense Ahat."""
+    torch.manual_seed(1)
+    n = 9
+    edge_index = to_undirected(torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 0, 4, 5, 3, 7, 8]]))
+    x = torch.randn(n, 3, requires_grad=True)
+    weights = torch.randn(n, 3)
+    (symmetric_propagate(gcn_adjacency(edge_index, n), x) * weights).sum().backward()
+    x_dense = x.detach().clone().requires_grad_(True)
+    (_dense_gcn_norm(edge_index, n) @ x_dense * weights).sum().backward()
+    torch.testing.assert_close(x.grad, x_dense.grad, atol=1e-6, rtol=1e-5)
 
 
 def test_readout_equals_pyg_gcn_layers() -> None:
