@@ -1,11 +1,20 @@
-"""Turn the JSON lines of quality.py and speed.py into the markdown tables of results.md.
+"""Turn the JSON lines of quality.py, speed.py and million.py into markdown tables.
 
 Usage (from the repository root)::
 
-    python experiments/pamc/summarize.py --quality experiments/pamc/results/quality.jsonl \
+    python experiments/pamc/summarize.py \
+        --quality experiments/pamc/results/quality.jsonl \
+        --baselines experiments/baselines/results.jsonl \
+        --curves experiments/pamc/results/usps_curves.jsonl \
+        --hard-soft experiments/pamc/results/curves_200ep.jsonl \
+        --hard-soft experiments/pamc/results/quality.jsonl \
+        --hard-soft experiments/pamc/results/soft_40ep.jsonl \
         --speed experiments/pamc/results/speed.jsonl \
+        --speed experiments/pamc/results/speed_gpu.jsonl \
+        --scatter-plain experiments/pamc/results/speed_noscatter.jsonl \
         --speed-scatter experiments/pamc/results/speed_scatter.jsonl \
-        --out experiments/pamc/results.md
+        --million experiments/pamc/results/million.json \
+        --out experiments/pamc/results/tables.md
 """
 
 from __future__ import annotations
@@ -120,7 +129,9 @@ def quality_tables(records: list[dict]) -> list[str]:
 def _fmt(entry: object, key: str) -> str:
     if isinstance(entry, dict):
         return f"{entry[key]:.3f}" if key == "s" else f"{entry[key]:.0f}"
-    return "n/a" if entry is None else str(entry).replace("skipped: ", "")
+    if entry is None:
+        return "n/a"
+    return str(entry).replace("skipped: ", "skipped, ").split(" of ")[0]
 
 
 def _ratio(a: object, b: object, key: str) -> str:
@@ -136,52 +147,204 @@ def speed_table(records: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
+        if "skipped" in r:
+            lines.append(f"| {r['n']:,} | - | all | {r['skipped']} | | | | | |")
+            continue
         for part, a_key, b_key in (
             ("loss fwd+bwd", "loss_pamc", "loss_dense"),
             ("full-batch epoch", "epoch_pamc", "epoch_dense"),
             ("mini-batch epoch (B=4096)", "minibatch_epoch_pamc", None),
         ):
             a = r.get(a_key)
+            if a is None and b_key and r.get(b_key) is not None:
+                a = "not run"
             if a is None:
                 continue
             b = r.get(b_key) if b_key else "not applicable"
+            b_mem = _fmt(b, "peak_mb") if isinstance(b, dict) else "-"
             lines.append(
                 f"| {r['n']:,} | {r['nnz_S']:,} | {part} | {_fmt(a, 's')} | {_fmt(b, 's')} | "
-                f"{_ratio(a, b, 's')} | {_fmt(a, 'peak_mb')} | {_fmt(b, 'peak_mb')} | "
+                f"{_ratio(a, b, 's')} | {_fmt(a, 'peak_mb')} | {b_mem} | "
                 f"{_ratio(a, b, 'peak_mb')} |"
             )
     return lines
 
 
 def scatter_table(plain: list[dict], scatter: list[dict]) -> list[str]:
-    by_n = {r["n"]: r for r in scatter}
+    """Seconds without / with torch-scatter: medians over the repeated runs of each file
+    (the runs alternate between the two environments, so load drifts hit both)."""
+
+    def medians(records: list[dict]) -> dict[tuple[int, str], tuple[float, int]]:
+        found: dict[tuple[int, str], list[float]] = defaultdict(list)
+        for r in records:
+            for key in ("loss_pamc", "epoch_pamc", "minibatch_epoch_pamc"):
+                if isinstance(r.get(key), dict):
+                    found[(r["n"], key)].append(r[key]["s"])
+        return {k: (statistics.median(v), len(v)) for k, v in found.items()}
+
+    names = {
+        "loss_pamc": "loss fwd+bwd",
+        "epoch_pamc": "full-batch epoch",
+        "minibatch_epoch_pamc": "mini-batch epoch",
+    }
+    a_all, b_all = medians(plain), medians(scatter)
     lines = [
-        "| N | part | without torch-scatter s | with torch-scatter s | ratio |",
+        "| N | part | runs | without torch-scatter s | with torch-scatter s | with / without |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in sorted(a_all, key=lambda k: (k[0], list(names).index(k[1]))):
+        if key not in b_all:
+            continue
+        (a, na), (b, nb) = a_all[key], b_all[key]
+        lines.append(
+            f"| {key[0]:,} | {names[key[1]]} | {na} + {nb} | {a:.3f} | {b:.3f} | {b / a:.2f} |"
+        )
+    return lines
+
+
+def _group(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for record in records:
+        groups[(record["dataset"], record["method"])].append(record)
+    return groups
+
+
+def protocol_table(records: list[dict]) -> list[str]:
+    """Honest selections beside the released code's label-chosen best epoch per metric.
+
+    Needs ``metric_curves_diagnostic`` (quality.py ``--curves``): the label-chosen row
+    takes, for each run and each metric separately, the best epoch read with the labels.
+    Runs are grouped by dataset, method, pre-training and training epochs.
+    """
+    lines = [
+        "| dataset | method | AE pre-training epochs | epochs | seeds | protocol | ACC | NMI | "
+        "ARI | F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if "metric_curves_diagnostic" in r:
+            key = (r["dataset"], r["method"], r["params"]["pretrain_epochs"], r["params"]["epochs"])
+            groups[key].append(r)
+    for (name, method, pretrain, epochs), runs in sorted(groups.items()):
+        seeds = ",".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
+        head = f"| {name} | {method} | {pretrain} | {epochs} | {seeds} |"
+        for label, values in (
+            ("final epoch", [[r["final"][m] for m in METRICS] for r in runs]),
+            ("label-free epoch", [[r["selected"][m] for m in METRICS] for r in runs]),
+            (
+                "label-chosen best epoch per metric (released-code protocol)",
+                [[max(r["metric_curves_diagnostic"][m]) for m in METRICS] for r in runs],
+            ),
+        ):
+            cells = [cell([v[i] for v in values]) for i in range(len(METRICS))]
+            lines.append(f"{head} {label} | {' | '.join(cells)} |")
+    for name in sorted({key[0] for key in groups} & set(PUBLISHED)):
+        lines.append(
+            f"| {name} | published (paper) | 30 (SDCN recipe) | 200 | 10 runs | label-chosen "
+            f"best epoch per metric | {' | '.join(f'{v:.3f}' for v in PUBLISHED[name])} |"
+        )
+    return lines
+
+
+def hard_soft_table(records: list[dict]) -> list[str]:
+    """Hard vs soft meta-nodes on the same (dataset, seed, epochs): final and label-free
+    ACC, and the label-chosen best ACC where the run stored its curve (diagnostic)."""
+    lines = [
+        "| dataset | seed | epochs | hard: final / label-free (/ best) ACC | "
+        "soft: final / label-free (/ best) ACC | final ACC ahead |",
+        "|---|---|---|---|---|---|",
+    ]
+    by_key: dict[tuple[str, int, int], dict[str, dict]] = defaultdict(dict)
+    for r in records:
+        if r["method"] in ("pamc-hard", "pamc-soft"):
+            by_key[(r["dataset"], r["params"]["epochs"], r["seed"])][r["method"]] = r
+
+    def three(r: dict) -> str:
+        text = f"{r['final']['acc']:.3f} / {r['selected']['acc']:.3f}"
+        curve = r.get("acc_curve_diagnostic")
+        return text + (f" / {max(curve):.3f}" if curve else "")
+
+    wins: dict[tuple[str, int], list[float]] = defaultdict(list)
+    order = sorted(by_key, key=lambda key: (key[1], DATASETS.index(key[0]), key[2]))
+    for name, epochs, seed in order:
+        pair = by_key[(name, epochs, seed)]
+        hard, soft = pair.get("pamc-hard"), pair.get("pamc-soft")
+        if hard is None or soft is None:
+            continue
+        gap = hard["final"]["acc"] - soft["final"]["acc"]
+        wins[(name, epochs)].append(gap)
+        ahead = "hard" if gap > 0 else "soft"
+        lines.append(
+            f"| {name} | {seed} | {epochs} | {three(hard)} | {three(soft)} | "
+            f"{ahead} ({abs(gap):.3f}) |"
+        )
+    lines += [
+        "",
+        "| dataset | epochs | pairs | hard ahead | mean final ACC hard minus soft |",
         "|---|---|---|---|---|",
     ]
-    for r in plain:
-        other = by_n.get(r["n"])
-        if other is None:
-            continue
-        for part, key in (
-            ("loss fwd+bwd", "loss_pamc"),
-            ("full-batch epoch", "epoch_pamc"),
-            ("mini-batch epoch", "minibatch_epoch_pamc"),
-        ):
-            a, b = r.get(key), other.get(key)
-            if isinstance(a, dict) and isinstance(b, dict):
-                lines.append(
-                    f"| {r['n']:,} | {part} | {a['s']:.3f} | {b['s']:.3f} | {b['s'] / a['s']:.2f} |"
-                )
+    for (name, epochs), gaps in sorted(
+        wins.items(), key=lambda kv: (kv[0][1], DATASETS.index(kv[0][0]))
+    ):
+        lines.append(
+            f"| {name} | {epochs} | {len(gaps)} | {sum(g > 0 for g in gaps)} | "
+            f"{statistics.mean(gaps):+.3f} |"
+        )
     return lines
+
+
+def million_lines(record: dict) -> list[str]:
+    keys = (
+        "n",
+        "edges",
+        "data_generation_s",
+        "fit_s",
+        "peak_rss_gb_after_data",
+        "peak_rss_gb",
+        "acc_final",
+        "nmi_final",
+        "selected_epoch",
+    )
+    params = record["params"]
+    return [
+        f"- command: `{record['context']['command']}` ({record['context']['date']})",
+        f"- batch_size {params['batch_size']}, pretrain_epochs {params['pretrain_epochs']}, "
+        f"epochs {params['epochs']}, order {params['order']}",
+        "",
+        "| " + " | ".join(keys) + " |",
+        "|" + "---|" * len(keys),
+        "| " + " | ".join(str(record[k]) for k in keys) + " |",
+    ]
+
+
+def speed_header(ctx: dict) -> list[str]:
+    machine = ctx["machine"]
+    device = ctx.get("gpu_name") or f"CPU, {machine['cpu_count']} cores"
+    return [
+        f"- device: {device}; torch {ctx['versions']['torch']}, "
+        f"torch threads {machine['torch_threads']}",
+        f"- command: `{ctx['command']}`",
+        f"- date (UTC): {ctx['date']}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality")
     parser.add_argument("--baselines", help="results.jsonl of experiments/baselines (KMeans)")
-    parser.add_argument("--speed")
-    parser.add_argument("--speed-scatter")
+    parser.add_argument("--curves", action="append", default=[], help="quality.py --curves runs")
+    parser.add_argument(
+        "--hard-soft",
+        action="append",
+        default=[],
+        help="quality.py runs (repeat); hard and "
+        "soft runs of the same dataset, seed and epochs are paired",
+    )
+    parser.add_argument("--speed", action="append", default=[], help="speed.py output (repeat)")
+    parser.add_argument("--scatter-plain", help="speed.py run without torch-scatter")
+    parser.add_argument("--speed-scatter", help="the same run with torch-scatter")
+    parser.add_argument("--million", help="million.py output")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     out: list[str] = ["# PamC results (generated by experiments/pamc/summarize.py)", ""]
@@ -203,31 +366,53 @@ def main(argv: list[str] | None = None) -> None:
             *quality_tables(records),
             "",
         ]
-    if args.speed:
-        records = read(args.speed)
-        ctx = records[0]["context"]
+    curves = [r for path in args.curves for r in read(path)]
+    if curves:
+        out += [
+            "## The same runs under three protocols (label-chosen = diagnostic only)",
+            "",
+            *[f"- command: `{c}`" for c in sorted({r["context"]["command"] for r in curves})],
+            "",
+            *protocol_table(curves),
+            "",
+        ]
+    if args.hard_soft:
+        records = [r for path in args.hard_soft for r in read(path)]
+        out += [
+            "## Hard vs soft meta-nodes",
+            "",
+            *[f"- command: `{c}`" for c in sorted({r["context"]["command"] for r in records})],
+            "",
+            *hard_soft_table(records),
+            "",
+        ]
+    for path in args.speed:
+        records = read(path)
         out += [
             "## Speed and memory: PamC loss vs the dense Graph-MLP loss (one run)",
             "",
-            f"- command: `{ctx['command']}`",
-            f"- date (UTC): {ctx['date']}; {ctx['machine']['cpu_count']} CPUs, "
-            f"torch threads {ctx['machine']['torch_threads']}, GPU: {ctx['machine']['gpu']}",
+            *speed_header(records[0]["context"]),
             "",
             *speed_table(records),
             "",
         ]
-        if args.speed_scatter:
-            scatter = read(args.speed_scatter)
-            used = scatter[0]["context"].get("torch_scatter_used_by_pyg")
-            out += [
-                "## With and without torch-scatter",
-                "",
-                f"- torch-scatter importable by PyG in the second run: {used}",
-                f"- second command: `{scatter[0]['context']['command']}`",
-                "",
-                *scatter_table(records, scatter),
-                "",
-            ]
+    if args.scatter_plain and args.speed_scatter:
+        plain, scatter = read(args.scatter_plain), read(args.speed_scatter)
+        out += [
+            "## With and without torch-scatter",
+            "",
+            f"- without: `{plain[0]['context']['command']}` (PyG WITH_TORCH_SCATTER: "
+            f"{plain[0]['context'].get('torch_scatter_used_by_pyg')})",
+            f"- with: `{scatter[0]['context']['command']}` (PyG WITH_TORCH_SCATTER: "
+            f"{scatter[0]['context'].get('torch_scatter_used_by_pyg')}, "
+            f"{scatter[0]['context']['versions'].get('torch-scatter')})",
+            "",
+            *scatter_table(plain, scatter),
+            "",
+        ]
+    if args.million:
+        record = json.loads(Path(args.million).read_text())
+        out += ["## 1,000,000-node SBM, mini-batch mode", "", *million_lines(record), ""]
     Path(args.out).write_text("\n".join(out) + "\n")
 
 
