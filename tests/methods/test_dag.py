@@ -8,12 +8,11 @@ import math
 import pytest
 import torch
 from torch_geometric.data import Data
-from torch_geometric.utils import stochastic_blockmodel_graph, subgraph
+from torch_geometric.utils import stochastic_blockmodel_graph
 
 from graphclust.methods.dag import (
     DAG,
     CheckpointSelector,
-    RandomWalkSubgraphs,
     affiliation_labels,
     community_shares,
     count_communities,
@@ -157,18 +156,6 @@ def test_sparse_features_train_in_both_modes() -> None:
     for batch_size in (None, 40):
         model = DAG(**SMALL, epochs=3, eval_every=3, batch_size=batch_size).fit(graph)
         assert model.labels_.shape == (120,)
-
-
-def test_random_walk_subgraph_is_induced() -> None:
-    data = _sbm(seed=0)
-    torch.manual_seed(0)
-    sampler = RandomWalkSubgraphs(data.edge_index, 120, batch_size=30)
-    nodes, local = sampler.sample()
-    assert bool((nodes[1:] > nodes[:-1]).all())
-    expected, _ = subgraph(nodes, data.edge_index, relabel_nodes=True, num_nodes=120)
-    as_set = {tuple(e) for e in local.t().tolist()}
-    assert as_set == {tuple(e) for e in expected.t().tolist()}
-    assert local.size(1) == expected.size(1)
 
 
 def test_selection_score_guards_degenerate_partitions() -> None:
