@@ -25,8 +25,10 @@ from typing import Any
 import graphclust.methods.base as base
 import graphclust.methods.dag as dag
 from graphclust.bench.memory import peak_rss_mb, reset_peak_rss
-from graphclust.data import load_dataset
 from graphclust.metrics import evaluate_partition
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import scale_graph  # noqa: E402 - the module beside this script
 
 
 def rss_mb() -> float:
@@ -76,15 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     measured(dag, "modularity", "  modularity")
     measured(dag, "calinski_harabasz", "  calinski_harabasz")
     reset_peak_rss()
-    block = args.n_nodes // args.k
-    data = load_dataset(
-        "sbm",
-        n_nodes=args.n_nodes,
-        n_clusters=args.k,
-        p_in=10.0 / block,
-        p_out=3.0 / args.n_nodes,
-        seed=0,
-    )
+    data = scale_graph(args.n_nodes, args.k)
     print(
         f"loaded x {tuple(data.x.shape)}, {data.edge_index.size(1)} directed edges: "
         f"rss {rss_mb():.0f} MB, peak {peak_rss_mb():.0f} MB",

@@ -26,6 +26,19 @@ from graphclust.metrics import evaluate_partition
 HERE = Path(__file__).resolve().parent
 
 
+def scale_graph(n_nodes: int, k: int):
+    """The benchmark's attributed SBM: k equal blocks, ~10 neighbours inside the block and
+    ~3 outside on average, seed 0."""
+    return load_dataset(
+        "sbm",
+        n_nodes=n_nodes,
+        n_clusters=k,
+        p_in=10.0 / (n_nodes // k),
+        p_out=3.0 / n_nodes,
+        seed=0,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-nodes", type=int, default=1_000_000)
@@ -37,15 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reset_peak_rss()
     start = time.perf_counter()
-    block = args.n_nodes // args.k
-    data = load_dataset(
-        "sbm",
-        n_nodes=args.n_nodes,
-        n_clusters=args.k,
-        p_in=10.0 / block,
-        p_out=3.0 / args.n_nodes,
-        seed=0,
-    )
+    data = scale_graph(args.n_nodes, args.k)
     load_s = time.perf_counter() - start
     load_rss = peak_rss_mb()
 

@@ -97,28 +97,35 @@ def epoch_gb(n: int) -> float:
     return 4 * n * (sum(DEFAULT_HIDDEN) + LATENT + DIM) * 4 / 2**30
 
 
+def _start_memory_window(device: torch.device) -> float:
+    """Reset the peak-memory counter of ``device``; returns the memory in use now (MiB)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device) / 2**20
+    reset_peak_rss()
+    return _rss_mb()
+
+
+def _peak_mb(device: torch.device) -> float:
+    """Peak memory (MiB) since the last :func:`_start_memory_window`."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return peak_rss_mb()
+
+
 def measure(fn: Callable[[], None], reps: int, device: torch.device) -> dict | str:
     """Median seconds of ``fn`` and its peak memory growth (MiB) over the measurement."""
     try:
         fn()  # warm-up (allocator, lazy init, kernels)
         _sync(device)
         times = []
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-            base = torch.cuda.memory_allocated(device) / 2**20
-        else:
-            reset_peak_rss()
-            base = _rss_mb()
+        base = _start_memory_window(device)
         for _ in range(reps):
             start = time.perf_counter()
             fn()
             _sync(device)
             times.append(time.perf_counter() - start)
-        peak = (
-            torch.cuda.max_memory_allocated(device) / 2**20
-            if device.type == "cuda"
-            else peak_rss_mb()
-        )
+        peak = _peak_mb(device)
     except torch.cuda.OutOfMemoryError as error:
         torch.cuda.empty_cache()
         return f"failed: out of memory ({str(error).splitlines()[0][:120]})"
@@ -171,18 +178,9 @@ def minibatch_epoch(data, batch_size: int, device: torch.device) -> dict | str:
         return model.fit_time_
 
     try:
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-            base = torch.cuda.memory_allocated(device) / 2**20
-        else:
-            reset_peak_rss()
-            base = _rss_mb()
+        base = _start_memory_window(device)
         short, long = fit(1), fit(2)
-        peak = (
-            torch.cuda.max_memory_allocated(device) / 2**20
-            if device.type == "cuda"
-            else peak_rss_mb()
-        )
+        peak = _peak_mb(device)
     except torch.cuda.OutOfMemoryError as error:
         torch.cuda.empty_cache()
         return f"failed: out of memory ({str(error).splitlines()[0][:120]})"
