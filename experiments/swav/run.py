@@ -126,8 +126,13 @@ def cpu_sweep(args: argparse.Namespace, suite: dict[str, Any]) -> None:
         data = load_images(name, args.root)
         seeds = args.seeds if args.seeds is not None else dataset_cfg["seeds"]
         wanted = args.variants or dataset_cfg.get("variants") or list(suite["variants"])
+        # The GPU's extra variants (longer training) run here only when named.
+        known = {**suite["variants"], **suite.get("gpu", {}).get("extra_variants", {})}
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise SystemExit(f"unknown variants {unknown}; known: {sorted(known)}")
         jobs = [("KMeans", None)]
-        jobs += [(v, cfg) for v, cfg in suite["variants"].items() if v in wanted]
+        jobs += [(v, cfg) for v, cfg in known.items() if v in wanted]
         for seed in seeds:
             for variant, cfg in jobs:
                 if (name, variant, seed) in done:

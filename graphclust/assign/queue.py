@@ -110,6 +110,7 @@ def queued_sinkhorn(
     col_marginals: torch.Tensor | Sequence[float] | None = None,
     hard: bool = False,
     group: ProcessGroup | None = None,
+    col_relax: float | None = None,
 ) -> torch.Tensor:
     """Sinkhorn codes of a batch, balanced together with queued items.
 
@@ -122,7 +123,7 @@ def queued_sinkhorn(
         batch_scores: ``[B, K]`` scores of the current batch.
         queue_scores: ``[M, K]`` scores of the queued embeddings under the *current*
             prototypes, or ``None`` (or ``M = 0``) to use the batch alone.
-        epsilon, n_iters, col_marginals, hard, group: as in
+        epsilon, n_iters, col_marginals, hard, group, col_relax: as in
             :func:`graphclust.assign.sinkhorn`.
 
     Returns:
@@ -137,5 +138,5 @@ def queued_sinkhorn(
                 f"{tuple(batch_scores.shape)}, got {tuple(queue_scores.shape)}"
             )
         scores = torch.cat([queue_scores.to(batch_scores.dtype), batch_scores])
-    codes = sinkhorn(scores, epsilon, n_iters, col_marginals, hard, group)
+    codes = sinkhorn(scores, epsilon, n_iters, col_marginals, hard, group, col_relax)
     return codes[scores.shape[0] - batch_scores.shape[0] :]

@@ -22,6 +22,7 @@ def sinkhorn(
     col_marginals: torch.Tensor | Sequence[float] | None = None,
     hard: bool = False,
     group: ProcessGroup | None = None,
+    col_relax: float | None = None,
 ) -> torch.Tensor:
     """Balanced soft (or hard) codes from scores, by entropic optimal transport.
 
@@ -43,6 +44,14 @@ def sinkhorn(
     the score range converges much more slowly (magnitude-50 scores at ``epsilon``
     0.01 need about 10^4). Global scale factors (SwAV's ``/K``, ``/B`` and the initial
     ``/sum``) cancel in the next normalisation and are therefore skipped.
+
+    Relaxed column marginals (``col_relax = lambda``): the column constraint becomes a
+    penalty ``lambda KL(Q^T 1 || r)`` (unbalanced transport, Chizat et al. 2018), whose
+    scaling step is the balanced one raised to the power ``lambda / (lambda + epsilon)``.
+    Rows stay exact; the cluster sizes may then follow the data instead of being forced
+    to ``r``: a large class is no longer split to fill the prior. ``lambda -> inf`` gives
+    the balanced codes, ``lambda -> 0`` the row-wise softmax of ``S / epsilon`` (no
+    balancing, so no protection against collapse).
 
     Distributed: with ``group`` set, each process passes its own rows ``[B_p, K]`` and
     receives the codes of its rows. Only the column step couples rows, so only its
@@ -73,18 +82,25 @@ def sinkhorn(
         hard: return one-hot codes of the row-wise argmax instead of soft codes.
         group: ``torch.distributed`` process group to balance over, or ``None`` for
             this process only (see ``graphclust.assign.dist``).
+        col_relax: ``lambda > 0``, the weight of the KL penalty that replaces the exact
+            column marginals (same units as ``scores``); ``None`` (default) keeps them
+            exact.
 
     Returns:
         ``[B, K]`` float32 codes on the device of ``scores``; rows sum to 1.
 
     Raises:
         ValueError: on a non-2-D, empty or non-finite ``scores``, ``epsilon <= 0``,
-            ``n_iters < 1``, or invalid ``col_marginals``.
+            ``n_iters < 1``, invalid ``col_marginals`` or ``col_relax <= 0``.
     """
     distributed = is_distributed(group)
     _check_scores(scores, allow_empty_rows=distributed)
     epsilon = positive_float(epsilon, "epsilon")
     n_iters = positive_int(n_iters, "n_iters")
+    damping = 1.0
+    if col_relax is not None:
+        relax = positive_float(col_relax, "col_relax")
+        damping = relax / (relax + epsilon)
     n_clusters = scores.shape[1]
     log_r = _log_marginals(col_marginals, n_clusters, scores.device)
 
@@ -95,13 +111,24 @@ def sinkhorn(
         _raise_not_finite(scores, epsilon)
 
     buffer = torch.empty_like(log_q)
+    # log v: the column scaling accumulated in log_q (only tracked when it is damped).
+    log_v = torch.zeros_like(log_r) if damping < 1.0 else None
     for step in range(n_iters):
         # Column step: column k gets mass r_k (up to the global scale that cancels).
-        # Before the first step entries are raw S / epsilon, afterwards they are <= 0.
-        local_lse = _logsumexp(log_q, 0, buffer, nonpositive=step > 0)
-        log_q.add_(log_r - all_reduce_logsumexp(local_lse, group))
+        # Before the first step entries are raw S / epsilon, afterwards they are <= 0
+        # (not so with damping, which therefore always takes the shifted path).
+        exact = log_v is None
+        local_lse = _logsumexp(log_q, 0, buffer, nonpositive=exact and step > 0)
+        update = log_r - all_reduce_logsumexp(local_lse, group)
+        if not exact:
+            # Unbalanced step v <- (r / K^T u)^damping, where K^T u excludes the current
+            # v: log v_new = damping * (update + log v), applied as the change in log v.
+            new_log_v = (update + log_v).mul_(damping)
+            update = new_log_v - log_v
+            log_v = new_log_v
+        log_q.add_(update)
         # Row step, last on purpose: rows are exact distributions on return.
-        log_q.sub_(_logsumexp(log_q, 1, buffer, nonpositive=True).unsqueeze(1))
+        log_q.sub_(_logsumexp(log_q, 1, buffer, nonpositive=exact).unsqueeze(1))
 
     if hard:
         return buffer.zero_().scatter_(1, log_q.argmax(dim=1, keepdim=True), 1.0)

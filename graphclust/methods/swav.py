@@ -57,6 +57,7 @@ from graphclust.assign import (
     sinkhorn,
     swapped_prediction_loss,
 )
+from graphclust.assign._checks import positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
 from graphclust.methods.base import BaseClusterer
@@ -104,6 +105,11 @@ class SwAV(BaseClusterer):
             and cosine decay, per step.
         temperature: softmax temperature of the swapped prediction (SwAV 0.1).
         epsilon, sinkhorn_iters: Sinkhorn settings (SwAV 0.05, 3).
+        sinkhorn_relax: ``None`` (SwAV: equal cluster sizes) or ``lambda > 0``: the
+            cluster head's codes (in training and for ``prototype_labels_``) only pay a
+            KL penalty ``lambda`` for unequal sizes (``sinkhorn(col_relax=lambda)``),
+            so a class larger than ``1/K`` of the data need not be split; the
+            over-clustering head stays balanced.
         freeze_prototypes_steps: optimiser steps with frozen prototypes.
         queue_size: queued embeddings added to the Sinkhorn batch (0: no queue);
             queue_start_epoch: first epoch that uses it.
@@ -145,6 +151,7 @@ class SwAV(BaseClusterer):
         temperature: float = 0.1,
         epsilon: float = 0.05,
         sinkhorn_iters: int = 3,
+        sinkhorn_relax: float | None = None,
         freeze_prototypes_steps: int = 0,
         queue_size: int = 0,
         queue_start_epoch: int = 0,
@@ -180,6 +187,7 @@ class SwAV(BaseClusterer):
         self.temperature = temperature
         self.epsilon = epsilon
         self.sinkhorn_iters = sinkhorn_iters
+        self.sinkhorn_relax = sinkhorn_relax
         self.freeze_prototypes_steps = freeze_prototypes_steps
         self.queue_size = queue_size
         self.queue_start_epoch = queue_start_epoch
@@ -237,6 +245,8 @@ class SwAV(BaseClusterer):
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         if self.graph_weight < 0:
             raise ValueError(f"graph_weight must be >= 0, got {self.graph_weight}")
+        if self.sinkhorn_relax is not None:
+            positive_float(self.sinkhorn_relax, "sinkhorn_relax")
 
     def _fit(self, images: torch.Tensor, device: torch.device) -> None:
         self._device = device
@@ -318,6 +328,7 @@ class SwAV(BaseClusterer):
                         None if queue_scores is None else queue_scores[h],
                         self.epsilon,
                         self.sinkhorn_iters,
+                        col_relax=self.sinkhorn_relax if h == 0 else None,
                     )
                     for t in range(2)
                 ]
@@ -385,7 +396,9 @@ class SwAV(BaseClusterer):
     def _finish(self, images: torch.Tensor) -> None:
         z = self._embed(images, 1024)
         scores = self.model_.prototypes(z.to(self._device))[0]
-        codes = sinkhorn(scores, self.epsilon, self.sinkhorn_iters).cpu()
+        codes = sinkhorn(
+            scores, self.epsilon, self.sinkhorn_iters, col_relax=self.sinkhorn_relax
+        ).cpu()
         self.embeddings_ = z
         self.soft_assignments_ = codes
         self.prototype_labels_ = codes.argmax(dim=1)

@@ -154,6 +154,9 @@ def test_codes_carry_no_gradient_and_input_is_untouched() -> None:
         ({"col_marginals": torch.full((4,), 0.25)}, r"shape \[K\]"),
         ({"col_marginals": torch.tensor([0.5, 0.5, 0.0])}, "> 0"),
         ({"col_marginals": torch.tensor([0.5, 0.5, 0.5])}, "sum to 1"),
+        ({"col_relax": 0.0}, "col_relax"),
+        ({"col_relax": -1.0}, "col_relax"),
+        ({"col_relax": float("inf")}, "col_relax"),
     ],
 )
 def test_invalid_input_is_rejected(kwargs: dict, match: str) -> None:
@@ -177,6 +180,7 @@ def _distributed_codes(
                     local, epsilon=0.05, n_iters=20, col_marginals=prior, group=group
                 ),
                 "hard": sinkhorn(local, epsilon=0.05, n_iters=3, hard=True, group=group),
+                "relaxed": sinkhorn(local, epsilon=0.05, n_iters=10, col_relax=0.2, group=group),
             }
         )
     return results
@@ -191,8 +195,62 @@ def test_two_gloo_processes_equal_one_process_on_concatenated_batch(tmp_path) ->
         "soft": sinkhorn(scores, epsilon=0.05, n_iters=3),
         "prior": sinkhorn(scores, epsilon=0.05, n_iters=20, col_marginals=prior),
         "hard": sinkhorn(scores, epsilon=0.05, n_iters=3, hard=True),
+        "relaxed": sinkhorn(scores, epsilon=0.05, n_iters=10, col_relax=0.2),
     }
     for i in range(len(splits)):
         for key, full in expected.items():
             gathered = torch.cat([per_rank[r][i][key] for r in range(2)])
             torch.testing.assert_close(gathered, full, atol=1e-6, rtol=0)
+
+
+# -- relaxed column marginals (unbalanced transport) ---------------------------------------
+def unbalanced_scaling(
+    scores: torch.Tensor, epsilon: float, n_iters: int, relax: float, prior: torch.Tensor
+) -> torch.Tensor:
+    """Chizat et al.'s scaling iterations, plain exponent in float64, as the reference.
+
+    ``K = exp(S / epsilon)``; columns: ``v = (r / K^T u)^(relax / (relax + epsilon))``;
+    rows: ``u = 1 / (K v)`` (each row a distribution); ``Q = diag(u) K diag(v)``.
+    """
+    kernel = torch.exp(scores.double() / epsilon)
+    u = torch.ones(kernel.shape[0], dtype=torch.float64)
+    power = relax / (relax + epsilon)
+    for _ in range(n_iters):
+        v = (prior.double() / (kernel.T @ u)) ** power
+        u = 1.0 / (kernel @ v)
+    return u[:, None] * kernel * v[None, :]
+
+
+@pytest.mark.parametrize("relax", [0.01, 0.2, 3.0])
+@pytest.mark.parametrize("n_iters", [1, 3, 30])
+def test_relaxed_matches_plain_unbalanced_scaling(relax: float, n_iters: int) -> None:
+    scores = cosine_scores(60, 5, seed=3)
+    prior = torch.tensor([0.3, 0.3, 0.2, 0.1, 0.1])
+    expected = unbalanced_scaling(scores, 0.05, n_iters, relax, prior)
+    codes = sinkhorn(scores, epsilon=0.05, n_iters=n_iters, col_marginals=prior, col_relax=relax)
+    torch.testing.assert_close(codes.double(), expected, atol=1e-5, rtol=0)
+
+
+def test_relaxed_limits_are_balanced_codes_and_softmax() -> None:
+    scores = cosine_scores(100, 6, seed=4)
+    balanced = sinkhorn(scores, epsilon=0.05, n_iters=200)
+    torch.testing.assert_close(
+        sinkhorn(scores, epsilon=0.05, n_iters=200, col_relax=1e6), balanced, atol=1e-4, rtol=0
+    )
+    softmax = torch.softmax(scores / 0.05, dim=1)
+    torch.testing.assert_close(
+        sinkhorn(scores, epsilon=0.05, n_iters=5, col_relax=1e-9), softmax, atol=1e-6, rtol=0
+    )
+
+
+def test_relaxed_keeps_an_imbalanced_class_whole() -> None:
+    # 80 points near prototype 0, 20 near prototype 1: converged balanced codes move 30
+    # points to the wrong prototype to reach 50/50; relaxed sizes keep 80/20.
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[2.0, 0.0]] * 80 + [[-2.0, 0.0]] * 20)
+    z = F.normalize(centres + 0.3 * torch.randn(100, 2, generator=g), dim=1)
+    scores = z @ torch.tensor([[1.0, 0.0], [-1.0, 0.0]]).T
+    balanced = sinkhorn(scores, epsilon=0.05, n_iters=500).sum(dim=0)
+    relaxed = sinkhorn(scores, epsilon=0.05, n_iters=500, col_relax=1.0).sum(dim=0)
+    torch.testing.assert_close(balanced, torch.tensor([50.0, 50.0]), atol=0.5, rtol=0)
+    torch.testing.assert_close(relaxed, torch.tensor([80.0, 20.0]), atol=0.5, rtol=0)

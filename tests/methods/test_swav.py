@@ -87,6 +87,14 @@ def test_labels_in_a_dataset_are_ignored() -> None:
     assert torch.equal(a.embeddings_, b.embeddings_)
 
 
+def test_relaxed_cluster_sizes_train_and_label() -> None:
+    model = SwAV(n_clusters=3, overcluster=5, sinkhorn_relax=0.25, queue_size=64, **TINY)
+    model.fit(_images())
+    assert all(torch.isfinite(torch.tensor(model.history_["loss"])))
+    assert model.prototype_labels_.shape == (len(_images()),)
+    torch.testing.assert_close(model.soft_assignments_.sum(dim=1), torch.ones(len(_images())))
+
+
 def test_graph_term_and_queue_paths_run() -> None:
     model = SwAV(n_clusters=3, graph_weight=0.5, graph_k=4, queue_size=64, **TINY)
     model.fit(_images())
@@ -176,6 +184,8 @@ def test_input_errors_say_what_to_do() -> None:
         SwAV(n_clusters=50, **TINY).fit(_images(20))
     with pytest.raises(ValueError, match="labels_from"):
         SwAV(labels_from="best", **TINY).fit(_images())
+    with pytest.raises(ValueError, match="sinkhorn_relax"):
+        SwAV(sinkhorn_relax=0.0, **TINY).fit(_images())
     with pytest.raises(NotFittedError):
         SwAV().transform(_images(4))
 
