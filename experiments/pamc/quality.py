@@ -55,7 +55,7 @@ SUPERVISED = ("acc", "nmi", "ari", "f1")
 class SharedPretrainPamC(PamC):
     """PamC whose pre-trained autoencoder is reused across variants of one seed."""
 
-    cache: dict[tuple, tuple[torch.nn.Module, list[float]]] = {}
+    cache: dict[tuple, tuple[torch.nn.Module, dict, list[float]]] = {}
     dataset = ""
 
     def _pretrained_autoencoder(self, x, edge_index):
@@ -65,17 +65,17 @@ class SharedPretrainPamC(PamC):
             self.encoder,
             tuple(self.hidden),
             self.latent_dim,
-            self.pretrain_epochs,
+            self._pretrain_lengths(),
             self.pretrain_lr,
             self.pretrain_batch_size,
         )
         if key not in self.cache:
             self.cache.clear()
-            model = super()._pretrained_autoencoder(x, edge_index)
-            self.cache[key] = (copy.deepcopy(model), list(self.pretrain_history_))
-        model, history = self.cache[key]
+            model, snapshots = super()._pretrained_autoencoder(x, edge_index)
+            self.cache[key] = (copy.deepcopy(model), snapshots, list(self.pretrain_history_))
+        model, snapshots, history = self.cache[key]
         self.pretrain_history_ = list(history)
-        return copy.deepcopy(model)
+        return copy.deepcopy(model), copy.deepcopy(snapshots)
 
 
 def _metrics(labels: torch.Tensor, data) -> dict[str, float]:
@@ -125,6 +125,7 @@ def run_pamc(name: str, data, seed: int, variant: str, args) -> dict:
         "fit_time_s": round(model.fit_time_, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "selected_epoch": model.selected_epoch_,
+        "selected_pretrain_epochs": model.selected_pretrain_epochs_,
         "final": _metrics(model.final_labels_, data),
         "selected": _metrics(model.labels_, data),
         "n_clusters_": model.n_clusters_,
@@ -134,6 +135,11 @@ def run_pamc(name: str, data, seed: int, variant: str, args) -> dict:
         record["acc_curve_diagnostic"] = curves["acc"]
         record["metric_curves_diagnostic"] = curves
     return record
+
+
+def _lengths(text: str) -> int | tuple[int, ...]:
+    values = tuple(int(v) for v in text.split(","))
+    return values[0] if len(values) == 1 else values
 
 
 def run_kmeans(name: str, data, seed: int) -> dict:
@@ -156,7 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="run seeds 0..seeds-1")
     parser.add_argument("--seed-list", default=None, help="explicit comma list of seeds")
     parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument(
+        "--pretrain-epochs",
+        type=_lengths,
+        default=30,
+        help="pre-training epochs, or comma-separated candidates chosen label-free (30,100)",
+    )
     parser.add_argument("--variants", default="hard,soft")
     parser.add_argument("--no-kmeans", action="store_true")
     parser.add_argument("--curves", action="store_true")

@@ -224,7 +224,9 @@ def protocol_table(records: list[dict]) -> list[str]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         if "metric_curves_diagnostic" in r:
-            key = (r["dataset"], r["method"], r["params"]["pretrain_epochs"], r["params"]["epochs"])
+            pretrain = r["params"]["pretrain_epochs"]
+            pretrain = "/".join(map(str, pretrain)) if isinstance(pretrain, list) else pretrain
+            key = (r["dataset"], r["method"], pretrain, r["params"]["epochs"])
             groups[key].append(r)
     for (name, method, pretrain, epochs), runs in sorted(groups.items()):
         seeds = ",".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))

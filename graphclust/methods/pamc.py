@@ -45,6 +45,7 @@ common scale of the loss), so the released settings (0.5, 0.5) and (2, 2) coinci
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import ClassVar
 
@@ -78,7 +79,11 @@ class PamC(BaseClusterer):
         hidden: encoder hidden widths; the decoder mirrors them.
         latent_dim: embedding size ``d``.
         pretrain_epochs, pretrain_lr, pretrain_batch_size: autoencoder pre-training
-            (MSE, Adam; SDCN's 30 / 1e-3 / 256 by default).
+            (MSE, Adam; SDCN's 30 / 1e-3 / 256 by default). ``pretrain_epochs`` may be
+            a tuple of candidate lengths, e.g. ``(30, 100)``: one pre-training run is
+            snapshotted at each length, PamC trains from every snapshot, and the
+            label-free score picks the state across all of them (needs
+            ``selection="label_free"``; costs one training per candidate).
         epochs: training epochs after pre-training.
         lr: Adam learning rate of the encoder and the centroids.
         alpha: weight of the PamC loss.
@@ -97,6 +102,7 @@ class PamC(BaseClusterer):
 
     Fitted attributes, besides the base ones: ``final_labels_`` (last epoch),
     ``selected_epoch_`` (epoch of ``labels_``; ``epochs`` means after the last update),
+    ``selected_pretrain_epochs_`` (the pre-training length it started from),
     ``cluster_centers_`` ``[K, d]`` (of the selected state).
     """
 
@@ -108,7 +114,7 @@ class PamC(BaseClusterer):
         encoder: str = "mlp",
         hidden: tuple[int, ...] = (500, 500, 2000),
         latent_dim: int = 10,
-        pretrain_epochs: int = 30,
+        pretrain_epochs: int | tuple[int, ...] = 30,
         pretrain_lr: float = 1e-3,
         pretrain_batch_size: int = 256,
         epochs: int = 200,
@@ -156,8 +162,14 @@ class PamC(BaseClusterer):
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         for name in ("latent_dim", "order", "eval_every", "n_init"):
             _check_int(getattr(self, name), name, low=1)
-        for name in ("pretrain_epochs", "epochs"):
-            _check_int(getattr(self, name), name, low=0)
+        _check_int(self.epochs, "epochs", low=0)
+        lengths = self._pretrain_lengths()
+        if len(lengths) > 1 and (self.selection != "label_free" or data.edge_index.numel() == 0):
+            raise ValueError(
+                f"pretrain_epochs={self.pretrain_epochs!r} gives several candidate runs, "
+                "which only selection='label_free' on a graph with edges can choose "
+                "between; pass one length"
+            )
         _check_int(self.pretrain_batch_size, "pretrain_batch_size", low=1)
         if self.batch_size is not None:
             _check_int(self.batch_size, "batch_size", low=1)
@@ -190,31 +202,60 @@ class PamC(BaseClusterer):
                 stacklevel=4,
             )
         influence = influence_matrix(edge_index, data.num_nodes, self.order)
-        model = self._pretrained_autoencoder(x, edge_index)
-        z0 = encode_in_chunks(model, x, edge_index=edge_index)
-        centroids = torch.nn.Parameter(self._kmeans_centroids(z0).to(device))
-        params = list(model.encoder.parameters()) + [centroids]
-        optimizer = torch.optim.Adam(params, lr=self.lr)
-        if self.batch_size is None:
-            self._train_full_batch(model, centroids, optimizer, x, edge_index, influence)
-        else:
-            self._train_minibatch(model, centroids, optimizer, x, influence)
-        del self._graph
+        model, snapshots = self._pretrained_autoencoder(x, edge_index)
+        finals = {}
+        for length, state in snapshots.items():
+            model.load_state_dict(state)
+            self._candidate = length
+            self.log(candidate_pretrain_epochs=length)
+            z0 = encode_in_chunks(model, x, edge_index=edge_index)
+            centroids = torch.nn.Parameter(self._kmeans_centroids(z0).to(device))
+            params = list(model.encoder.parameters()) + [centroids]
+            optimizer = torch.optim.Adam(params, lr=self.lr)
+            if self.batch_size is None:
+                final = self._train_full_batch(
+                    model, centroids, optimizer, x, edge_index, influence
+                )
+            else:
+                final = self._train_minibatch(model, centroids, optimizer, x, influence)
+            self._evaluate(self.epochs, *final)
+            finals[length] = final
+        self._finish(finals)
+        del self._graph, self._candidate
+
+    def _pretrain_lengths(self) -> tuple[int, ...]:
+        """The candidate pre-training lengths, validated, ascending and unique."""
+        lengths = self.pretrain_epochs
+        lengths = tuple(lengths) if isinstance(lengths, (tuple, list)) else (lengths,)
+        if not lengths:
+            raise ValueError("pretrain_epochs must be an integer or a non-empty tuple of them")
+        for value in lengths:
+            _check_int(value, "pretrain_epochs", low=0)
+        return tuple(sorted(set(int(v) for v in lengths)))
 
     def _pretrained_autoencoder(self, x: torch.Tensor, edge_index: torch.Tensor):
+        """One pre-training run and a copy of its weights at each candidate length."""
         cls = Autoencoder if self.encoder == "mlp" else GCNAutoencoder
         model = cls(x.size(1), tuple(self.hidden), self.latent_dim).to(x.device)
-        losses = pretrain_autoencoder(
+        lengths = self._pretrain_lengths()
+        snapshots = {}
+
+        def snapshot(done: int) -> None:
+            if done in lengths:
+                snapshots[done] = copy.deepcopy(model.state_dict())
+
+        snapshot(0)
+        self.pretrain_history_ = pretrain_autoencoder(
             model,
             x,
             edge_index,
-            epochs=self.pretrain_epochs,
+            epochs=lengths[-1],
             lr=self.pretrain_lr,
             batch_size=self.pretrain_batch_size,
             seed=self.seed,
+            on_epoch_end=snapshot,
         )
-        self.pretrain_history_ = losses
-        return model
+        return model, snapshots
 
     def _kmeans_centroids(self, z: torch.Tensor) -> torch.Tensor:
         km = _SklearnKMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.seed)
@@ -252,7 +293,7 @@ class PamC(BaseClusterer):
         with torch.no_grad():
             z = model.encode(x, edge_index)
             q = student_t_assignment(z, centroids)
-        self._finish(q, z, centroids.detach())
+        return q, z, centroids.detach()
 
     def _train_minibatch(self, model, centroids, optimizer, x, influence) -> None:
         n, device = x.size(0), x.device
@@ -294,7 +335,7 @@ class PamC(BaseClusterer):
                 weight = batch.numel() / n
                 parts += weight * torch.stack([loss, kl, positive, negative]).detach()
             self.log(loss=parts[0], kl=parts[1], positive=parts[2], negative=parts[3])
-        self._finish(q_all, cache, centroids.detach())
+        return q_all, cache, centroids.detach()
 
     # -- label-free evaluation and outputs -------------------------------------------
     def _score(self, labels: torch.Tensor) -> float:
@@ -317,16 +358,27 @@ class PamC(BaseClusterer):
         self.log(score=score, nonempty=int(labels.unique().numel()))
         if self.selection == "label_free" and score > self._best_score:
             self._best_score = score
-            self._best = (epoch, q.cpu().clone(), z.cpu().clone(), centroids.cpu().clone())
+            self._best = (
+                self._candidate,
+                epoch,
+                q.cpu().clone(),
+                z.cpu().clone(),
+                centroids.cpu().clone(),
+            )
 
-    def _finish(self, q: torch.Tensor, z: torch.Tensor, centroids: torch.Tensor) -> None:
-        """Score the final state, set the fitted attributes from the selected one."""
-        self._evaluate(self.epochs, q, z, centroids)
-        self.final_labels_ = q.argmax(dim=1).cpu()
+    def _finish(self, finals: dict[int, tuple[torch.Tensor, ...]]) -> None:
+        """Set the fitted attributes from the selected state (all finals are scored).
+
+        ``finals`` maps each candidate pre-training length to its last state; with one
+        candidate, ``selection="final"`` (or a graph without edges) keeps that one.
+        """
         if self.selection == "final" or not self._has_edges:
-            self._best = (self.epochs, q.cpu(), z.cpu(), centroids.cpu())
-        epoch, q_best, z_best, c_best = self._best
+            ((length, (q, z, centroids)),) = finals.items()
+            self._best = (length, self.epochs, q.cpu(), z.cpu(), centroids.cpu())
+        length, epoch, q_best, z_best, c_best = self._best
         del self._best
+        self.final_labels_ = finals[length][0].argmax(dim=1).cpu()
+        self.selected_pretrain_epochs_ = length
         self.selected_epoch_ = epoch
         self.soft_assignments_ = q_best
         self.embeddings_ = z_best

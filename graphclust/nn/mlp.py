@@ -9,7 +9,7 @@ authors reused is the default: 30 epochs, batch 256, learning rate 1e-3.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -96,6 +96,7 @@ def pretrain_autoencoder(
     lr: float = 1e-3,
     batch_size: int | None = 256,
     seed: int = 0,
+    on_epoch_end: Callable[[int], None] | None = None,
 ) -> list[float]:
     """Train ``model`` to reconstruct ``x`` (MSE, Adam), in place; returns epoch losses.
 
@@ -113,6 +114,8 @@ def pretrain_autoencoder(
         lr: Adam learning rate.
         batch_size: rows per step for graph-free models.
         seed: shuffling seed.
+        on_epoch_end: called with the number of epochs done after each epoch (e.g. to
+            snapshot the model at several lengths of one run).
 
     Returns:
         The mean reconstruction loss of each epoch.
@@ -146,6 +149,10 @@ def pretrain_autoencoder(
             optimizer.step()
             total += float(loss.detach()) * batch.size(0)
         history.append(total / n)
+        if on_epoch_end is not None:
+            model.eval()
+            on_epoch_end(len(history))
+            model.train()
     model.eval()
     return history
 

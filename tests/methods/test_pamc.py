@@ -151,6 +151,9 @@ def test_gcn_encoder_runs(sbm):
         ({"epochs": -2}, ValueError, "epochs"),
         ({"n_clusters": 1000}, ValueError, "exceeds"),
         ({"selection": "best"}, ValueError, "selection"),
+        ({"pretrain_epochs": ()}, ValueError, "non-empty"),
+        ({"pretrain_epochs": (5, -1)}, ValueError, "pretrain_epochs"),
+        ({"pretrain_epochs": (5, 10), "selection": "final"}, ValueError, "label_free"),
     ],
 )
 def test_bad_parameters_fail_at_validation(sbm, params, error, match):
@@ -172,3 +175,24 @@ def test_graph_without_edges_falls_back_to_the_final_epoch():
         model = PamC(n_clusters=2, **{**FAST, "epochs": 3}).fit(data)
     assert model.selected_epoch_ == 3
     assert np.isfinite(model.history_["loss"]).all()
+
+
+def test_candidate_pretraining_lengths_keep_the_best_scored_single_run(sbm):
+    # One pre-training run snapshotted at 4 and 15 epochs gives the same two trainings
+    # as two separate fits with those lengths; the label-free score picks between them.
+    data, _ = sbm
+    params = {**FAST, "epochs": 6}
+    single = {
+        n: PamC(n_clusters=K, seed=1, device="cpu", **{**params, "pretrain_epochs": n}).fit(data)
+        for n in (4, 15)
+    }
+    both = PamC(n_clusters=K, seed=1, device="cpu", **{**params, "pretrain_epochs": (15, 4)})
+    both.fit(data)
+    best = max(single, key=lambda n: max(single[n].history_["score"]))
+    assert both.selected_pretrain_epochs_ == best
+    assert torch.equal(both.labels_, single[best].labels_)
+    assert torch.equal(both.final_labels_, single[best].final_labels_)
+    assert both.selected_epoch_ == single[best].selected_epoch_
+    assert both.history_["candidate_pretrain_epochs"] == [4.0, 15.0]
+    assert len(both.pretrain_history_) == 15
+    assert both.pretrain_history_[:4] == pytest.approx(single[4].pretrain_history_)
