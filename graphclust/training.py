@@ -207,7 +207,9 @@ class Checkpointer:
     The file holds ``{"config", "epoch", "state_dicts", "rng", "history", "extra"}``.
     ``config`` (the estimator's hyper-parameters without the run-only ones, plus a
     fingerprint of the input) must match on resume: a checkpoint from another run is
-    refused with a message rather than silently continued.
+    refused with a message rather than silently continued. A parameter missing from the
+    saved configuration (added to the estimator after the file was written) matches only
+    when its current value is ``None``, the value that leaves a new feature off.
 
     Args:
         path: file to write, or ``None`` to disable checkpointing (every call is a no-op).
@@ -239,12 +241,15 @@ class Checkpointer:
         if self.path is None or not self.path.exists():
             return None
         saved = torch.load(self.path, map_location="cpu", weights_only=False)
-        if saved.get("config") != self.config:
-            differing = sorted(
-                k
-                for k in set(saved.get("config", {})) | set(self.config)
-                if saved.get("config", {}).get(k) != self.config.get(k)
-            )
+        saved_config = saved.get("config", {})
+        missing = object()
+        differing = sorted(
+            k
+            for k in set(saved_config) | set(self.config)
+            if saved_config.get(k, missing) != self.config.get(k, missing)
+            and not (k not in saved_config and self.config[k] is None)
+        )
+        if differing:
             raise ValueError(
                 f"checkpoint {self.path} was written by a different run (differs in "
                 f"{differing}); delete it or pass another checkpoint path"

@@ -50,6 +50,18 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path) -> None:
         Checkpointer(path, {"lr": 0.2}).load({"layer": layer})
 
 
+def test_parameter_added_after_the_checkpoint_matches_only_when_off(tmp_path) -> None:
+    path = tmp_path / "run.pt"
+    layer = torch.nn.Linear(2, 2)
+    Checkpointer(path, {"lr": 0.1}).maybe_save(1, 1, {"layer": layer}, {})
+    epoch, _, _ = Checkpointer(path, {"lr": 0.1, "relax": None}).load({"layer": layer})
+    assert epoch == 1
+    with pytest.raises(ValueError, match=r"differs in \['relax'\]"):
+        Checkpointer(path, {"lr": 0.1, "relax": 0.5}).load({"layer": layer})
+    with pytest.raises(ValueError, match=r"differs in \['lr'\]"):
+        Checkpointer(path, {}).load({"layer": layer})  # a key the run no longer has
+
+
 def test_disabled_checkpointer_does_nothing(tmp_path) -> None:
     ckpt = Checkpointer(None, {})
     assert ckpt.load({}) is None

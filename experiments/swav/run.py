@@ -77,9 +77,14 @@ def label_records(base: dict[str, Any], variant: str, model: SwAV, y: torch.Tens
     ]
 
 
-def run_swav(name: str, variant: str, params: dict[str, Any], seed: int, images, y) -> list[dict]:
+def checkpoint_path(name: str, params: dict[str, Any], seed: int) -> Path:
+    """Where the CPU sweep keeps the checkpoint of one (dataset, settings, seed) run."""
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
-    ckpt = cache_root() / "experiments" / "swav" / f"{name}-{tag}-{seed}.pt"
+    return cache_root() / "experiments" / "swav" / f"{name}-{tag}-{seed}.pt"
+
+
+def run_swav(name: str, variant: str, params: dict[str, Any], seed: int, images, y) -> list[dict]:
+    ckpt = checkpoint_path(name, params, seed)
     reset_peak_rss()
     start = time.perf_counter()
     params = {"progress": True, **params}

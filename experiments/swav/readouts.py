@@ -1,0 +1,102 @@
+"""Diagnostic: other label read-outs of already trained SwAV models, and their errors.
+
+Loads the finished checkpoints that ``run.py`` left in ``$GRAPHCLUST_CACHE`` (it refuses
+to train: a missing checkpoint is an error) and clusters the same embeddings several
+ways: k-means (what ``run.py`` reports), Ward agglomerative clustering, spectral
+clustering on the kNN graph of the embeddings, and k-means with 50 clusters merged by
+Ward. Each record also holds the contingency table (true digit x k-means cluster), which
+shows whether an error is a merge, a split, or both. This reads the labels to compare
+read-outs after the fact: it is a diagnosis, not a model-selection rule, and nothing
+here feeds back into ``run.py``'s defaults::
+
+    OMP_NUM_THREADS=2 python experiments/swav/readouts.py --only usps --seeds 0 1 2 3 4 \\
+        --variant "multi-crop 2+4" --out experiments/swav/readouts.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
+
+from graphclust.adapters import load_images
+from graphclust.bench.environment import run_context
+from graphclust.methods.swav import SwAV
+from graphclust.metrics import clustering_accuracy, nmi
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from run import checkpoint_path  # noqa: E402
+
+
+def readouts(z: np.ndarray, n_clusters: int, seed: int) -> dict[str, np.ndarray]:
+    over = KMeans(5 * n_clusters, n_init=3, random_state=seed).fit(z)
+    merged = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(over.cluster_centers_)
+    return {
+        "ward": AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(z),
+        "spectral (kNN 10)": SpectralClustering(
+            n_clusters,
+            affinity="nearest_neighbors",
+            n_neighbors=10,
+            assign_labels="cluster_qr",
+            random_state=seed,
+        ).fit_predict(z),
+        f"k-means {5 * n_clusters} + ward": merged[over.labels_],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default="usps")
+    parser.add_argument("--variant", default="multi-crop 2+4")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--root", default=None)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    suite = yaml.safe_load((HERE / "suite.yaml").read_text())
+    dataset_cfg = suite["datasets"][args.only]
+    params = {**suite["common"], **dataset_cfg.get("params", {}), **suite["variants"][args.variant]}
+    data = load_images(args.only, args.root)
+    y = torch.as_tensor(np.asarray(data.labels))
+    context = run_context()
+    with open(args.out, "a") as handle:
+        for seed in args.seeds:
+            ckpt = checkpoint_path(args.only, params, seed)
+            if not ckpt.exists():
+                raise SystemExit(f"no checkpoint {ckpt}: train it first with run.py")
+            model = SwAV(seed=seed, checkpoint=str(ckpt), **{**params, "progress": False})
+            model.fit(data.images)
+            z = F.normalize(model.embeddings_.float(), dim=1).numpy()
+            labels = {"k-means": model.kmeans_labels_.numpy()}
+            labels.update(readouts(z, params["n_clusters"], seed))
+            scores = {
+                name: {
+                    "acc": round(clustering_accuracy(y, torch.as_tensor(lab)), 4),
+                    "nmi": round(nmi(y, torch.as_tensor(lab)), 4),
+                }
+                for name, lab in labels.items()
+            }
+            table = np.zeros((int(y.max()) + 1, params["n_clusters"]), dtype=int)
+            np.add.at(table, (y.numpy(), labels["k-means"]), 1)
+            record = {
+                "dataset": args.only,
+                "variant": args.variant,
+                "seed": seed,
+                "scores": scores,
+                "kmeans_contingency": table.tolist(),
+                "context": context,
+            }
+            handle.write(json.dumps(record) + "\n")
+            print(seed, {k: v["acc"] for k, v in scores.items()}, flush=True)
+
+
+if __name__ == "__main__":
+    main()
