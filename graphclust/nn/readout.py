@@ -102,6 +102,12 @@ class CommunityReadout(nn.Module):
         k_max: number of candidate communities (columns of C).
         output: "relu" (non-negative, unnormalised affiliations; the paper's main form
             and the default) or "softmax" (rows sum to 1; the paper's alternative).
+        input_norm: "none" (the paper) or "layer": each row of H is standardised (zero
+            mean, unit variance over its d entries, no learned scale) before the first
+            layer, so C starts at unit scale whatever the encoder's output scale. With
+            a small H (e.g. one-hot node features), ``C ~ 0`` at initialisation and the
+            BPR gradient, which is proportional to C, stays near zero: the readout
+            never leaves that saddle (experiments/dag/README.md).
 
     Shapes:
         ``forward(h [N, d], adjacency [N, N] sparse, symmetric) -> (C [N, k_max],
@@ -109,10 +115,20 @@ class CommunityReadout(nn.Module):
         ``scores`` being the pre-activation ``Ahat ReLU(Ahat H W1 + b1) W2``.
     """
 
-    def __init__(self, in_channels: int, hidden: int, k_max: int, output: str = "relu") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hidden: int,
+        k_max: int,
+        output: str = "relu",
+        input_norm: str = "none",
+    ) -> None:
         super().__init__()
         if output not in ("relu", "softmax"):
             raise ValueError(f"output must be 'relu' or 'softmax', got {output!r}")
+        if input_norm not in ("none", "layer"):
+            raise ValueError(f"input_norm must be 'none' or 'layer', got {input_norm!r}")
+        self.input_norm = input_norm
         if k_max < 2:
             raise ValueError(f"k_max must be at least 2, got {k_max}")
         self.output = output
@@ -135,6 +151,8 @@ class CommunityReadout(nn.Module):
     def forward(
         self, h: torch.Tensor, adjacency: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.input_norm == "layer":
+            h = F.layer_norm(h, h.shape[-1:])
         inner = F.relu(symmetric_propagate(adjacency, self.lin1(h)) + self.bias1)
         scores = self.lin2(symmetric_propagate(adjacency, inner))
         c = F.relu(scores) if self.output == "relu" else scores.softmax(dim=-1)

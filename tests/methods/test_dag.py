@@ -203,6 +203,7 @@ def test_affiliation_labels_and_shares() -> None:
         ({"hidden": 10, "heads": 3}, "multiple of heads"),
         ({"mask_rate": 0.0}, "mask_rate"),
         ({"readout": "sigmoid"}, "readout"),
+        ({"readout_norm": "batch"}, "readout_norm"),
         ({"batch_size": 1}, "batch_size"),
         ({"bpr_scale": "max"}, "bpr_scale"),
         ({"sparsity_warmup": -1}, "sparsity_warmup"),
@@ -213,6 +214,25 @@ def test_bad_parameters_are_refused(params: dict, message: str) -> None:
     settings = {**SMALL, "epochs": 1, **params}
     with pytest.raises(ValueError, match=message):
         DAG(**settings).fit(_sbm())
+
+
+def test_layer_norm_readout_leaves_the_zero_saddle_of_one_hot_features() -> None:
+    # One-hot features give a small H, so C ~ 0 and the BPR gradient (proportional to
+    # C) vanishes: with the paper's readout the per-edge BPR stays near ln 2 and one
+    # community takes every node; standardising H's rows lets the readout learn.
+    data = _sbm(seed=0)
+    data.x = torch.eye(data.num_nodes)
+    edges = data.edge_index.size(1)
+    runs = {
+        norm: DAG(
+            k_max=8, hidden=16, heads=2, epochs=100, eval_every=25, readout_norm=norm, seed=0
+        ).fit(data)
+        for norm in ("none", "layer")
+    }
+    assert min(runs["none"].history_["bpr"]) / edges > 0.65
+    assert runs["none"].n_clusters_ == 1
+    assert runs["layer"].history_["bpr"][-1] / edges < 0.5
+    assert nmi(data.y, runs["layer"].labels_) > 0.7
 
 
 def test_is_k_free_and_has_no_n_clusters() -> None:

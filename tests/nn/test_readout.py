@@ -113,3 +113,22 @@ def test_zero_column_is_an_empty_community_and_softmax_rows() -> None:
     soft = CommunityReadout(3, hidden=4, k_max=3, output="softmax")
     c, _ = soft(torch.randn(4, 3), adjacency)
     torch.testing.assert_close(c.sum(1), torch.ones(4))
+
+
+def test_layer_input_norm_standardises_rows_and_ignores_their_scale() -> None:
+    torch.manual_seed(2)
+    n = 9
+    edge_index = to_undirected(torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 0, 4, 5, 3, 7, 8]]))
+    adjacency = gcn_adjacency(edge_index, n)
+    normed = CommunityReadout(4, hidden=5, k_max=3, input_norm="layer")
+    plain = CommunityReadout(4, hidden=5, k_max=3)
+    plain.load_state_dict(normed.state_dict())
+    h = torch.randn(n, 4)
+    rows = (h - h.mean(1, keepdim=True)) / h.var(1, unbiased=False, keepdim=True).add(1e-5).sqrt()
+    torch.testing.assert_close(normed(h, adjacency)[1], plain(rows, adjacency)[1])
+    # a row's scale no longer matters (once its variance is well above the 1e-5 floor)
+    torch.testing.assert_close(
+        normed(h, adjacency)[0], normed(10 * h, adjacency)[0], atol=1e-3, rtol=1e-3
+    )
+    with pytest.raises(ValueError, match="input_norm"):
+        CommunityReadout(4, hidden=5, k_max=3, input_norm="batch")
