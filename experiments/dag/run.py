@@ -96,6 +96,8 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     ],
     "stability": [("cora", {}), sbm(10)],
     "beta": [("cora", {}), sbm(10)],
+    # DAG only: the readout on row-standardised H (readout_norm="layer"), beside "main"
+    "norm": [(name, {}) for name in ("cora", "citeseer", "pubmed", "acm", "dblp", "polblogs")],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -115,6 +117,8 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{}]
     if suite == "beta":
         return [{"k_factor": 2, "beta": beta} for beta in BETAS]
+    if suite == "norm":
+        return [{"k_factor": 2, "readout_norm": "layer"}]
     return [{"k_factor": factor} for factor in k_factors]
 
 

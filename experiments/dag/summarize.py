@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     for suite, title in (
         ("main", "Real graphs"),
         *[(s, f"Real graphs, GPU, full settings (suite {s})") for s in gpu_suites],
+        ("norm", "Real graphs, DAG with readout_norm='layer' (suite norm; compare with main)"),
         ("synthetic", "Synthetic graphs (known K)"),
     ):
         if any(r["suite"] == suite for r in records):
