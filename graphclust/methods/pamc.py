@@ -265,7 +265,8 @@ class PamC(BaseClusterer):
     def _assignment(self, q: torch.Tensor) -> torch.Tensor:
         return q if self.meta_nodes == "soft" else q.detach().argmax(dim=1)
 
-    def _train_full_batch(self, model, centroids, optimizer, x, edge_index, influence) -> None:
+    def _train_full_batch(self, model, centroids, optimizer, x, edge_index, influence) -> tuple:
+        """Train full batch; returns the final ``(q, z, centroids)``."""
         model.train()
         for epoch in range(self.epochs):
             z = model.encode(x, edge_index)
@@ -295,7 +296,8 @@ class PamC(BaseClusterer):
             q = student_t_assignment(z, centroids)
         return q, z, centroids.detach()
 
-    def _train_minibatch(self, model, centroids, optimizer, x, influence) -> None:
+    def _train_minibatch(self, model, centroids, optimizer, x, influence) -> tuple:
+        """Train on node batches; returns the final ``(q, z, centroids)``."""
         n, device = x.size(0), x.device
         generator = torch.Generator().manual_seed(self.seed)
         position = torch.full((n,), -1, dtype=torch.long, device=device)
