@@ -417,37 +417,26 @@ def main(argv: list[str] | None = None) -> None:
             *quality_tables(records),
             "",
         ]
-    curves = [r for path in args.curves for r in read(path)]
-    if curves:
-        out += [
-            "## The same runs under three protocols (label-chosen = diagnostic only)",
-            "",
-            *[f"- command: `{c}`" for c in sorted({r["context"]["command"] for r in curves})],
-            "",
-            *protocol_table(curves),
-            "",
-        ]
-    if args.hard_soft:
-        records = [r for path in args.hard_soft for r in read(path)]
-        out += [
-            "## Hard vs soft meta-nodes",
-            "",
-            *[f"- command: `{c}`" for c in sorted({r["context"]["command"] for r in records})],
-            "",
-            *hard_soft_table(records),
-            "",
-        ]
-    if args.pretrain:
-        records = [r for path in args.pretrain for r in read(path)]
-        out += [
-            "## Autoencoder pre-training length: 30, 100, or chosen label-free",
-            "",
-            *[f"- command: `{c}`" for c in sorted({r["context"]["command"] for r in records})],
-            "- ACC at the label-free epoch; choice: the run with the higher best modularity",
-            "",
-            *pretrain_table(records),
-            "",
-        ]
+    for title, paths, table, notes in (
+        (
+            "The same runs under three protocols (label-chosen = diagnostic only)",
+            args.curves,
+            protocol_table,
+            [],
+        ),
+        ("Hard vs soft meta-nodes", args.hard_soft, hard_soft_table, []),
+        (
+            "Autoencoder pre-training length: 30, 100, or chosen label-free",
+            args.pretrain,
+            pretrain_table,
+            ["- ACC at the label-free epoch; choice: the run with the higher best modularity"],
+        ),
+    ):
+        records = [r for path in paths for r in read(path)]
+        if records:
+            commands = sorted({r["context"]["command"] for r in records})
+            out += [f"## {title}", "", *[f"- command: `{c}`" for c in commands], *notes, ""]
+            out += [*table(records), ""]
     for path in args.speed:
         records = read(path)
         out += [
