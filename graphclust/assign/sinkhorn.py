@@ -48,8 +48,10 @@ def sinkhorn(
     Relaxed column marginals (``col_relax = lambda``): the column constraint becomes a
     penalty ``lambda KL(Q^T 1 || r)`` (unbalanced transport, Chizat et al. 2018), whose
     scaling step is the balanced one raised to the power ``lambda / (lambda + epsilon)``.
-    Rows stay exact; the cluster sizes may then follow the data instead of being forced
-    to ``r``: a large class is no longer split to fill the prior. ``lambda -> inf`` gives
+    Rows stay exact; the cluster sizes of the codes may then follow the data instead of
+    being forced to ``r``, so the codes need not split a large class to fill the prior
+    (whether a model trained on them stops splitting it is another matter: see
+    experiments/swav/README.md). ``lambda -> inf`` gives
     the balanced codes, ``lambda -> 0`` the row-wise softmax of ``S / epsilon`` (no
     balancing, so no protection against collapse).
 
