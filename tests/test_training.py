@@ -62,6 +62,20 @@ def test_parameter_added_after_the_checkpoint_matches_only_when_off(tmp_path) ->
         Checkpointer(path, {}).load({"layer": layer})  # a key the run no longer has
 
 
+def test_input_checksums_match_up_to_summation_order(tmp_path) -> None:
+    # A float32 sum over millions of values differs in its last digits between thread
+    # counts; the same data must still resume, other data must not.
+    path = tmp_path / "run.pt"
+    layer = torch.nn.Linear(2, 2)
+    saved = {"shape": [10000, 784], "dtype": "torch.float32", "sum": 1038914.5, "sample": 1.2e6}
+    Checkpointer(path, {"input": saved}).maybe_save(1, 1, {"layer": layer}, {})
+    rounded = {**saved, "sum": 1038914.375}
+    assert Checkpointer(path, {"input": rounded}).load({"layer": layer})[0] == 1
+    for other in ({**saved, "sum": 1040000.0}, {**saved, "shape": [10000, 785]}):
+        with pytest.raises(ValueError, match=r"differs in \['input'\]"):
+            Checkpointer(path, {"input": other}).load({"layer": layer})
+
+
 def test_disabled_checkpointer_does_nothing(tmp_path) -> None:
     ckpt = Checkpointer(None, {})
     assert ckpt.load({}) is None
