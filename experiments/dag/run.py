@@ -98,6 +98,11 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     "beta": [("cora", {}), sbm(10)],
     # DAG only: the readout on row-standardised H (readout_norm="layer"), beside "main"
     "norm": [(name, {}) for name in ("cora", "citeseer", "pubmed", "acm", "dblp", "polblogs")],
+    # DAG only: readout_norm="auto" (the paper's readout, restarted standardised when
+    # the label-free check at epoch 30 finds it dead), beside "main" and "norm"
+    "auto": [
+        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+    ],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -117,8 +122,8 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{}]
     if suite == "beta":
         return [{"k_factor": 2, "beta": beta} for beta in BETAS]
-    if suite == "norm":
-        return [{"k_factor": 2, "readout_norm": "layer"}]
+    if suite in ("norm", "auto"):
+        return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]
 
 
@@ -219,6 +224,8 @@ def run(
                     if method == "dag":
                         record["selected_epoch"] = model.selected_epoch_
                         record["k_history"] = model.history_["k"]
+                        record["readout_norm_used"] = model.readout_norm_
+                        record["readout_check"] = model.readout_check_
                         if seed == seeds[0]:
                             save_history(label, model, f"{suite}_{tag}")
                     with RESULTS.open("a") as handle:

@@ -111,6 +111,26 @@ def stability_table(records: list[dict], suite: str) -> list[str]:
     return lines
 
 
+def auto_table(records: list[dict]) -> list[str]:
+    """How often readout_norm="auto" restarted with the standardised readout, and why."""
+    lines = [
+        "| dataset | seeds | restarted as 'layer' | per-edge BPR at the check | "
+        "max K of the checked passes | reasons |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (dataset, _, _, _), runs in group(records, "auto").items():
+        checks = [r["readout_check"] for r in runs if r.get("readout_check")]
+        if not checks:
+            continue
+        reasons = sorted({c["reason"].split(":")[0] for c in checks if c["reason"]})
+        lines.append(
+            f"| {dataset} | {len(runs)} | {sum(c['dead'] for c in checks)}/{len(checks)} | "
+            f"{cell([c['per_edge_bpr'] for c in checks], 3)} | "
+            f"{cell([c['k_train_max'] for c in checks], 1)} | {'; '.join(reasons) or '-'} |"
+        )
+    return lines
+
+
 def plot_histories() -> list[str]:
     out = HERE / "plots"
     out.mkdir(exist_ok=True)
@@ -214,11 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         ("main", "Real graphs"),
         *[(s, f"Real graphs, GPU, full settings (suite {s})") for s in gpu_suites],
         ("norm", "Real graphs, DAG with readout_norm='layer' (suite norm; compare with main)"),
+        ("auto", "Real graphs, DAG with readout_norm='auto' (suite auto; compare with main)"),
         ("synthetic", "Synthetic graphs (known K)"),
     ):
         if any(r["suite"] == suite for r in records):
             parts += [f"## {title}", ""] + truncation_note(records, suite)
             parts += main_table(records, suite) + [""]
+    if any(r["suite"] == "auto" for r in records):
+        parts += ["## readout_norm='auto': the label-free check at epoch 30", ""]
+        parts += auto_table(records) + [""]
     for suite, title in (
         ("stability", "K stability across seeds and k_max"),
         ("beta", "K against the group-sparsity weight beta (Cora, SBM K=10)"),

@@ -59,6 +59,7 @@ from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
+from graphclust.utils import seed_everything
 
 
 def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
@@ -131,6 +132,36 @@ def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return torch.where(totals > 0, shares / totals.clamp_min(1e-12), uniform)
 
 
+# readout_norm="auto": the check runs after this many epochs on the last WINDOW of them.
+# Seed 0 at the reduced settings (experiments/dag/logs/dead_readout.txt): per-edge BPR at
+# epoch 30 is 0.27-0.58 on six graphs whose readout learns and 0.693 = ln 2 on polblogs;
+# PubMed's training passes have K = 1 at every epoch from 10 to 50.
+AUTO_CHECK_EPOCH = 30
+AUTO_CHECK_WINDOW = 10
+DEAD_BPR_SHARE = 0.98
+
+
+def dead_readout(per_edge_bpr: list[float], k_train: list[float]) -> str | None:
+    """Why the community readout has not learned, from a window of training epochs.
+
+    Dead when the mean per-edge BPR loss is at least ``DEAD_BPR_SHARE`` x ln 2 (the
+    loss of affiliations that rank no edge above its negative: C = 0, the saddle a
+    readout on tiny embeddings stays at), or when every training pass of the window put
+    all nodes in one community. Uses training signals only, never labels.
+
+    Returns:
+        None when the readout learns, else a one-line reason.
+    """
+    if not per_edge_bpr or len(per_edge_bpr) != len(k_train):
+        raise ValueError("dead_readout needs one BPR value and one K per epoch, at least one")
+    bpr = sum(per_edge_bpr) / len(per_edge_bpr)
+    if bpr >= DEAD_BPR_SHARE * math.log(2.0):
+        return f"per-edge BPR {bpr:.4f} >= {DEAD_BPR_SHARE} ln 2: no edge ranked above a non-edge"
+    if max(k_train) <= 1:
+        return "every training pass put all nodes in one community"
+    return None
+
+
 # bag-of-words features sparser than this are kept sparse: the first GAT layer then costs
 # O(nnz) instead of O(N D) (Cora is 1.3% dense, CiteSeer 0.9%)
 SPARSE_FEATURES_BELOW = 0.1
@@ -161,12 +192,17 @@ class DAG(BaseClusterer):
         eval_every: epochs between label-free evaluations (the last epoch is always
             evaluated).
         readout: "relu" (default, the paper's C = ReLU(.)) or "softmax".
-        readout_norm: "none" (default, the paper) or "layer": standardise each row of
-            H before the readout (:class:`~graphclust.nn.readout.CommunityReadout`),
-            which rescues graphs whose readout otherwise never learns (one-hot
-            features: polblogs) or gives every node to one column (PubMed), and costs
-            NMI where the readout already learns (Cora, CiteSeer, ACM, DBLP); measured
-            in experiments/dag/README.md.
+        readout_norm: "none" (default, the paper), "layer" or "auto". "layer"
+            standardises each row of H before the readout
+            (:class:`~graphclust.nn.readout.CommunityReadout`), which rescues graphs
+            whose readout otherwise never learns (one-hot features: polblogs) or gives
+            every node to one column (PubMed), and costs NMI where the readout already
+            learns (Cora, CiteSeer, ACM, DBLP); measured in experiments/dag/README.md.
+            "auto" trains the paper's readout and, after ``AUTO_CHECK_EPOCH`` epochs,
+            restarts with "layer" when :func:`dead_readout` finds it has not learned
+            (label-free: the training losses and K of the training passes only); the
+            restart is the fit ``readout_norm="layer"`` would give. With at most
+            ``AUTO_CHECK_EPOCH`` epochs there is no check and "auto" is "none".
         input_dropout: dropout on the input of every GAT layer.
         batch_size: None trains on the whole graph each step. An integer switches to
             sampled-subgraph training for large graphs: each step trains on the subgraph
@@ -191,7 +227,10 @@ class DAG(BaseClusterer):
         embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
         selected_epoch_: the epoch of the kept checkpoint (1-based).
         epochs_run_: epochs actually trained (``epochs`` unless ``max_time_s`` cut in).
-        history_: per epoch ``loss``, ``sce``, ``bpr``, ``gs``, ``k_train`` (K of the
+        readout_norm_: the readout normalisation the returned model trained with.
+        readout_check_: for "auto", what the check saw (``epoch``, ``per_edge_bpr``,
+            ``k_train_max``, ``dead`` and ``reason``); None otherwise or unchecked.
+        history_: per epoch (of the returned model's run) ``loss``, ``sce``, ``bpr``, ``gs``, ``k_train`` (K of the
             training pass; the mean over an epoch's subgraphs in sampled mode), ``beta``
             (the group-sparsity weight used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
@@ -262,8 +301,10 @@ class DAG(BaseClusterer):
             raise ValueError("alpha and beta must be non-negative")
         if self.readout not in ("relu", "softmax"):
             raise ValueError(f"readout must be 'relu' or 'softmax', got {self.readout!r}")
-        if self.readout_norm not in ("none", "layer"):
-            raise ValueError(f"readout_norm must be 'none' or 'layer', got {self.readout_norm!r}")
+        if self.readout_norm not in ("none", "layer", "auto"):
+            raise ValueError(
+                f"readout_norm must be 'none', 'layer' or 'auto', got {self.readout_norm!r}"
+            )
         if self.batch_size is not None and not (
             isinstance(self.batch_size, int) and self.batch_size >= 2
         ):
@@ -282,6 +323,25 @@ class DAG(BaseClusterer):
     # -- training -----------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
         start = time.perf_counter()
+        self.readout_check_ = None
+        norm = "none" if self.readout_norm == "auto" else self.readout_norm
+        check = self.readout_norm == "auto" and self.epochs > AUTO_CHECK_EPOCH
+        if not self._run(data, device, norm, start, check):
+            # the paper's readout is dead: start again, exactly as readout_norm="layer"
+            seed_everything(self.seed)
+            self.history_ = {}
+            norm = "layer"
+            self._run(data, device, norm, start, check=False)
+        self.readout_norm_ = norm
+
+    def _run(
+        self, data: Data, device: torch.device, norm: str, start: float, check: bool
+    ) -> bool:
+        """Train one model with readout normalisation ``norm`` and set the fitted state.
+
+        With ``check``, stop after ``AUTO_CHECK_EPOCH`` epochs and return False when
+        :func:`dead_readout` finds the readout dead (``readout_check_`` says why).
+        """
         x = data.x.to(device)
         # sparse features pay off on CPU; on an accelerator a dense product is faster
         if device.type == "cpu" and float((data.x != 0).float().mean()) < SPARSE_FEATURES_BELOW:
@@ -296,7 +356,7 @@ class DAG(BaseClusterer):
             feat_dropout=self.input_dropout,
         ).to(device)
         self._readout = CommunityReadout(
-            self.hidden, self.hidden, self.k_max, self.readout, self.readout_norm
+            self.hidden, self.hidden, self.k_max, self.readout, norm
         ).to(device)
         params = list(self._mae.parameters()) + list(self._readout.parameters())
         optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -341,6 +401,21 @@ class DAG(BaseClusterer):
             loss, sce, bpr, gs, k_train = values[:5].tolist()
             self.log(loss=loss, sce=sce, bpr=bpr, gs=gs, k_train=k_train, beta=beta)
             self.history_.setdefault("w_col_norms", []).append(values[5:].tolist())
+            if check and epoch == AUTO_CHECK_EPOCH:
+                per_edge = self.history_["bpr"][-AUTO_CHECK_WINDOW:]
+                if self.bpr_scale == "sum":
+                    per_edge = [value / edge_index.size(1) for value in per_edge]
+                k_window = self.history_["k_train"][-AUTO_CHECK_WINDOW:]
+                reason = dead_readout(per_edge, k_window)
+                self.readout_check_ = {
+                    "epoch": epoch,
+                    "per_edge_bpr": sum(per_edge) / len(per_edge),
+                    "k_train_max": max(k_window),
+                    "dead": reason is not None,
+                    "reason": reason,
+                }
+                if reason is not None:
+                    return False
             out_of_time = (
                 self.max_time_s is not None and time.perf_counter() - start > self.max_time_s
             )
@@ -355,6 +430,7 @@ class DAG(BaseClusterer):
         self.n_clusters_ = shares.size(1)
         self.soft_assignments_ = shares
         self.embeddings_ = h
+        return True
 
     def _step(
         self,
@@ -431,5 +507,6 @@ __all__ = [
     "affiliation_labels",
     "community_shares",
     "count_communities",
+    "dead_readout",
     "selection_score",
 ]

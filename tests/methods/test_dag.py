@@ -16,6 +16,7 @@ from graphclust.methods.dag import (
     affiliation_labels,
     community_shares,
     count_communities,
+    dead_readout,
     selection_score,
 )
 from graphclust.metrics import calinski_harabasz, modularity, nmi
@@ -219,7 +220,8 @@ def test_bad_parameters_are_refused(params: dict, message: str) -> None:
 def test_layer_norm_readout_leaves_the_zero_saddle_of_one_hot_features() -> None:
     # One-hot features give a small H, so C ~ 0 and the BPR gradient (proportional to
     # C) vanishes: with the paper's readout the per-edge BPR stays near ln 2 and one
-    # community takes every node; standardising H's rows lets the readout learn.
+    # community takes every node; standardising H's rows lets the readout learn, and
+    # "auto" sees the dead readout at its check and restarts as "layer".
     data = _sbm(seed=0)
     data.x = torch.eye(data.num_nodes)
     edges = data.edge_index.size(1)
@@ -227,12 +229,54 @@ def test_layer_norm_readout_leaves_the_zero_saddle_of_one_hot_features() -> None
         norm: DAG(
             k_max=8, hidden=16, heads=2, epochs=100, eval_every=25, readout_norm=norm, seed=0
         ).fit(data)
-        for norm in ("none", "layer")
+        for norm in ("none", "layer", "auto")
     }
     assert min(runs["none"].history_["bpr"]) / edges > 0.65
     assert runs["none"].n_clusters_ == 1
     assert runs["layer"].history_["bpr"][-1] / edges < 0.5
     assert nmi(data.y, runs["layer"].labels_) > 0.7
+    auto = runs["auto"]
+    assert auto.readout_norm_ == "layer" and runs["none"].readout_norm_ == "none"
+    assert auto.readout_check_["dead"] and "ln 2" in auto.readout_check_["reason"]
+    assert auto.readout_check_["epoch"] == 30
+    assert torch.equal(auto.labels_, runs["layer"].labels_)
+    assert auto.history_ == runs["layer"].history_
+
+
+def test_auto_readout_norm_keeps_a_readout_that_learns(fitted: tuple[DAG, Data]) -> None:
+    paper, data = fitted
+    auto = DAG(**SMALL, lr=1e-2, epochs=200, eval_every=25, readout_norm="auto", seed=0)
+    auto.fit(data)
+    check = auto.readout_check_
+    assert not check["dead"] and check["reason"] is None
+    assert check["per_edge_bpr"] < 0.6 and check["k_train_max"] >= 2
+    assert auto.readout_norm_ == "none"
+    assert torch.equal(auto.labels_, paper.labels_)
+    assert auto.history_ == paper.history_
+
+
+def test_auto_readout_norm_does_not_check_short_runs() -> None:
+    data = _sbm()
+    data.x = torch.eye(data.num_nodes)  # dead readout, but 30 epochs are too few to tell
+    auto = DAG(**SMALL, epochs=30, eval_every=10, readout_norm="auto", seed=0).fit(data)
+    paper = DAG(**SMALL, epochs=30, eval_every=10, seed=0).fit(data)
+    assert auto.readout_check_ is None and auto.readout_norm_ == "none"
+    assert torch.equal(auto.labels_, paper.labels_)
+
+
+def test_dead_readout_against_hand_cases() -> None:
+    ln2 = math.log(2.0)
+    assert dead_readout([ln2] * 3, [4.0] * 3).startswith("per-edge BPR 0.6931")
+    assert dead_readout([0.99 * ln2, ln2], [3.0, 3.0]) is not None  # mean 0.995 ln 2
+    assert dead_readout([0.5, 0.4], [1.0, 1.0]) == (
+        "every training pass put all nodes in one community"
+    )
+    assert dead_readout([0.5, 0.4], [1.0, 2.0]) is None  # one pass with 2 communities
+    assert dead_readout([0.97 * ln2], [5.0]) is None  # just under the 0.98 ln 2 line
+    with pytest.raises(ValueError, match="one BPR value and one K"):
+        dead_readout([0.5], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least one"):
+        dead_readout([], [])
 
 
 def test_is_k_free_and_has_no_n_clusters() -> None:
