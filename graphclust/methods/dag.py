@@ -230,9 +230,9 @@ class DAG(BaseClusterer):
         readout_norm_: the readout normalisation the returned model trained with.
         readout_check_: for "auto", what the check saw (``epoch``, ``per_edge_bpr``,
             ``k_train_max``, ``dead`` and ``reason``); None otherwise or unchecked.
-        history_: per epoch (of the returned model's run) ``loss``, ``sce``, ``bpr``, ``gs``, ``k_train`` (K of the
-            training pass; the mean over an epoch's subgraphs in sampled mode), ``beta``
-            (the group-sparsity weight used) and
+        history_: per epoch of the returned model's run ``loss``, ``sce``, ``bpr``,
+            ``gs``, ``k_train`` (K of the training pass; the mean over an epoch's
+            subgraphs in sampled mode), ``beta`` (the group-sparsity weight used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
             ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
             ``selection_score``.
