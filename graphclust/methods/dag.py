@@ -334,9 +334,7 @@ class DAG(BaseClusterer):
             self._run(data, device, norm, start, check=False)
         self.readout_norm_ = norm
 
-    def _run(
-        self, data: Data, device: torch.device, norm: str, start: float, check: bool
-    ) -> bool:
+    def _run(self, data: Data, device: torch.device, norm: str, start: float, check: bool) -> bool:
         """Train one model with readout normalisation ``norm`` and set the fitted state.
 
         With ``check``, stop after ``AUTO_CHECK_EPOCH`` epochs and return False when
