@@ -154,6 +154,7 @@ def optimize(
         estimator.checkpoint,
         {**estimator.get_params(), "input": input_fingerprint(data)},
         estimator.checkpoint_every,
+        ignore=getattr(estimator, "readout_params", ()),
     )
 
     def run_epoch(epoch: int) -> dict[str, float]:
@@ -215,13 +216,23 @@ class Checkpointer:
         path: file to write, or ``None`` to disable checkpointing (every call is a no-op).
         config: what identifies the run (JSON-like values).
         every: save at the end of every ``every``-th epoch (and always after the last).
+        ignore: configuration keys that do not change training (how labels are read out
+            of a trained model): neither saved nor compared, on either side, so a
+            finished run can be read out again with other settings.
     """
 
-    def __init__(self, path: str | os.PathLike | None, config: Mapping[str, Any], every: int = 1):
+    def __init__(
+        self,
+        path: str | os.PathLike | None,
+        config: Mapping[str, Any],
+        every: int = 1,
+        ignore: Iterable[str] = (),
+    ):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
         self.path = Path(path) if path is not None else None
-        self.config = {k: v for k, v in config.items() if k not in _RUN_ONLY_PARAMS}
+        self.ignore = _RUN_ONLY_PARAMS | frozenset(ignore)
+        self.config = {k: v for k, v in config.items() if k not in self.ignore}
         self.every = every
 
     def load(
@@ -244,7 +255,7 @@ class Checkpointer:
         saved_config = saved.get("config", {})
         differing = sorted(
             k
-            for k in set(saved_config) | set(self.config)
+            for k in (set(saved_config) | set(self.config)) - self.ignore
             if not _same_setting(k, saved_config, self.config)
         )
         if differing:

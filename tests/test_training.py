@@ -62,6 +62,26 @@ def test_parameter_added_after_the_checkpoint_matches_only_when_off(tmp_path) ->
         Checkpointer(path, {}).load({"layer": layer})  # a key the run no longer has
 
 
+def test_read_out_settings_are_ignored_on_both_sides(tmp_path) -> None:
+    # a run saved with one read-out (labels_from) resumes under another, including a
+    # file written before the key was declared read-out-only; training keys still count
+    path = tmp_path / "run.pt"
+    layer = torch.nn.Linear(2, 2)
+    Checkpointer(path, {"lr": 0.1, "labels_from": "kmeans"}).maybe_save(1, 1, {"layer": layer}, {})
+    ignore = {"labels_from", "merge_k"}
+    for config in ({"lr": 0.1, "labels_from": "merged", "merge_k": 5}, {"lr": 0.1}):
+        assert Checkpointer(path, config, ignore=ignore).load({"layer": layer})[0] == 1
+    with pytest.raises(ValueError, match=r"differs in \['lr'\]"):
+        Checkpointer(path, {"lr": 0.2, "labels_from": "merged"}, ignore=ignore).load(
+            {"layer": layer}
+        )
+    Checkpointer(path, {"lr": 0.1, "merge_k": 5}, ignore=ignore).maybe_save(
+        2, 2, {"layer": layer}, {}
+    )
+    saved = torch.load(path, weights_only=False)["config"]
+    assert saved == {"lr": 0.1}
+
+
 def test_input_checksums_match_up_to_summation_order(tmp_path) -> None:
     # A float32 sum over millions of values differs in its last digits between thread
     # counts; the same data must still resume, other data must not.

@@ -65,21 +65,31 @@ def scores(y: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
     }
 
 
+# the read-outs of one trained model, as they are named in the records
+READOUTS = {
+    "prototypes": "prototype_labels_",
+    "k-means": "kmeans_labels_",
+    "graph merge": "merged_labels_",
+}
+
+
 def label_records(base: dict[str, Any], variant: str, model: SwAV, y: torch.Tensor) -> list[dict]:
-    """The two records of one trained model: prototype labels and k-means labels."""
+    """One record per read-out of one trained model (prototypes, k-means, graph merge)."""
     return [
-        {
-            **base,
-            "method": f"{variant} (prototypes)",
-            "metrics": scores(y, model.prototype_labels_),
-        },
-        {**base, "method": f"{variant} (k-means)", "metrics": scores(y, model.kmeans_labels_)},
+        {**base, "method": f"{variant} ({name})", "metrics": scores(y, getattr(model, attr))}
+        for name, attr in READOUTS.items()
+        if getattr(model, attr) is not None
     ]
 
 
 def checkpoint_path(name: str, params: dict[str, Any], seed: int) -> Path:
-    """Where the CPU sweep keeps the checkpoint of one (dataset, settings, seed) run."""
-    tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    """Where the CPU sweep keeps the checkpoint of one (dataset, settings, seed) run.
+
+    Read-out settings (``SwAV.readout_params``) do not change the trained network and
+    are left out of the name, so a finished run is read out again without training.
+    """
+    training = {k: v for k, v in params.items() if k not in SwAV.readout_params}
+    tag = hashlib.sha1(json.dumps(training, sort_keys=True).encode()).hexdigest()[:8]
     return cache_root() / "experiments" / "swav" / f"{name}-{tag}-{seed}.pt"
 
 
@@ -101,6 +111,25 @@ def run_swav(name: str, variant: str, params: dict[str, Any], seed: int, images,
     return label_records(base, variant, model, y)
 
 
+def rescore(
+    name: str, variant: str, params: dict[str, Any], seed: int, images, y, done
+) -> list[dict]:
+    """Records of read-outs missing for a finished run, from its checkpoint (no training).
+
+    ``done`` holds the run's existing records by method name; the new ones copy their
+    run fields (time, memory, loss) and are marked ``"rescored": true``.
+    """
+    ckpt = checkpoint_path(name, params, seed)
+    if not ckpt.exists():
+        print(f"{name} {variant} {seed}: no checkpoint {ckpt}, cannot add read-outs", flush=True)
+        return []
+    model = SwAV(seed=seed, checkpoint=str(ckpt), **{**params, "progress": False}).fit(images)
+    reference = next(iter(done.values()))
+    base = {k: reference[k] for k in ("dataset", "seed", "status", "wall_time_s", "peak_rss_mb")}
+    base.update(params=params, final_loss=reference.get("final_loss"), rescored=True)
+    return [r for r in label_records(base, variant, model, y) if r["method"] not in done]
+
+
 def run_kmeans(name: str, seed: int, images, y) -> list[dict]:
     reset_peak_rss()
     start = time.perf_counter()
@@ -120,11 +149,12 @@ def run_kmeans(name: str, seed: int, images, y) -> list[dict]:
 
 def cpu_sweep(args: argparse.Namespace, suite: dict[str, Any]) -> None:
     out = HERE / "results.jsonl"
-    done = set()
+    done: dict[tuple, dict[str, dict]] = {}  # (dataset, variant, seed) -> method -> record
     if out.exists():
         for line in out.read_text().splitlines():
             rec = json.loads(line)
-            done.add((rec["dataset"], rec["method"].split(" (")[0], rec["seed"]))
+            key = (rec["dataset"], rec["method"].split(" (")[0], rec["seed"])
+            done.setdefault(key, {})[rec["method"]] = rec
     for name, dataset_cfg in suite["datasets"].items():
         if args.only and name not in args.only:
             continue
@@ -140,15 +170,23 @@ def cpu_sweep(args: argparse.Namespace, suite: dict[str, Any]) -> None:
         jobs += [(v, cfg) for v, cfg in known.items() if v in wanted]
         for seed in seeds:
             for variant, cfg in jobs:
-                if (name, variant, seed) in done:
-                    continue
+                finished = done.get((name, variant, seed))
                 if cfg is None:
+                    if finished:
+                        continue
                     records = run_kmeans(name, seed, data.images, data.labels)
                 else:
                     params = {**suite["common"], **dataset_cfg.get("params", {}), **cfg}
                     if args.device != "auto":
                         params["device"] = args.device
-                    records = run_swav(name, variant, params, seed, data.images, data.labels)
+                    if not finished:
+                        records = run_swav(name, variant, params, seed, data.images, data.labels)
+                    elif len(finished) < len(READOUTS):  # a read-out added since
+                        records = rescore(
+                            name, variant, params, seed, data.images, data.labels, finished
+                        )
+                    else:
+                        continue
                 with out.open("a") as handle:
                     for rec in records:
                         handle.write(json.dumps(rec) + "\n")

@@ -36,7 +36,13 @@ Hyper-parameter, seeding and fitted-state conventions are those of
 
 Fitted labels: ``prototype_labels_`` is the argmax of the balanced (Sinkhorn) codes of
 all images under the cluster head; ``kmeans_labels_`` is k-means on the embeddings;
-``labels_`` is the one chosen by ``labels_from``.
+``merged_labels_`` (with ``labels_from="merged"``, the default) over-clusters the
+embeddings with k-means into ``merge_overcluster`` clusters and merges them down to
+``n_clusters`` greedily by modularity (:func:`~graphclust.graph.merge.merge_clusters`)
+on the union of two kNN graphs: of the input images (flattened pixels, Euclidean) and
+of the embeddings (cosine). The input graph is a view the training did not shape: on
+USPS it keeps digit 0's two styles together where k-means on the embeddings splits
+them (experiments/swav/README.md). ``labels_`` is the one chosen by ``labels_from``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans as _SklearnKMeans
 from torch import nn
+from torch_geometric.utils import coalesce
 
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
@@ -60,6 +67,8 @@ from graphclust.assign import (
 from graphclust.assign._checks import positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
+from graphclust.graph.knn import knn_graph
+from graphclust.graph.merge import merge_clusters
 from graphclust.methods.base import BaseClusterer
 from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
 from graphclust.nn.contrastive import influence_term, meta_node_term
@@ -115,8 +124,12 @@ class SwAV(BaseClusterer):
             queue_start_epoch: first epoch that uses it.
         graph_weight: weight of the kNN-graph PamC term (0: off).
         graph_k: neighbours in the batch kNN graph; graph_tau: its inverse temperature.
-        labels_from: ``"prototypes"`` or ``"kmeans"`` (which labels become ``labels_``).
-        kmeans_n_init: restarts of the k-means on the embeddings.
+        labels_from: ``"merged"``, ``"kmeans"`` or ``"prototypes"`` (which labels
+            become ``labels_``; see the module docstring).
+        kmeans_n_init: restarts of the k-means on the embeddings (both read-outs).
+        merge_overcluster: k-means clusters merged by the ``"merged"`` read-out (None:
+            ``5 * n_clusters``, at most N); more than ``n_clusters``.
+        merge_k: neighbours per image in each of the two kNN graphs of that read-out.
         recalibrate_bn: after training, re-estimate the BatchNorm statistics on the whole
             images (:func:`recalibrate_batch_norm`) before computing the fitted state.
         checkpoint: file to save the run to and resume from (``None``: no checkpoint).
@@ -126,6 +139,11 @@ class SwAV(BaseClusterer):
     """
 
     requires_features: ClassVar[bool] = True
+    #: Settings that only read labels out of a trained network: a checkpoint of a
+    #: finished run is reused when only these change.
+    readout_params: ClassVar[frozenset[str]] = frozenset(
+        {"labels_from", "kmeans_n_init", "merge_overcluster", "merge_k"}
+    )
     #: What ``fit`` takes instead of a graph, so graph benchmarks can skip this method.
     input_kind: ClassVar[str] = "images"
 
@@ -158,8 +176,10 @@ class SwAV(BaseClusterer):
         graph_weight: float = 0.0,
         graph_k: int = 10,
         graph_tau: float = 2.0,
-        labels_from: str = "prototypes",
+        labels_from: str = "merged",
         kmeans_n_init: int = 10,
+        merge_overcluster: int | None = None,
+        merge_k: int = 10,
         recalibrate_bn: bool = True,
         checkpoint: str | None = None,
         checkpoint_every: int = 1,
@@ -196,6 +216,8 @@ class SwAV(BaseClusterer):
         self.graph_tau = graph_tau
         self.labels_from = labels_from
         self.kmeans_n_init = kmeans_n_init
+        self.merge_overcluster = merge_overcluster
+        self.merge_k = merge_k
         self.recalibrate_bn = recalibrate_bn
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
@@ -214,6 +236,7 @@ class SwAV(BaseClusterer):
         clean = check_images(images, min_samples=2)
         check_n_clusters(self.n_clusters, clean.shape[0])
         self._check_params()
+        self._check_merge_params(clean.shape[0])
         return clean, clean.shape[0]
 
     @torch.no_grad()
@@ -231,9 +254,9 @@ class SwAV(BaseClusterer):
 
     # -- training ---------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.labels_from not in ("prototypes", "kmeans"):
+        if self.labels_from not in ("merged", "kmeans", "prototypes"):
             raise ValueError(
-                f"labels_from must be 'prototypes' or 'kmeans', got {self.labels_from!r}"
+                f"labels_from must be 'merged', 'kmeans' or 'prototypes', got {self.labels_from!r}"
             )
         for name in ("epochs", "batch_size", "sinkhorn_iters", "graph_k", "embedding_dim"):
             value = getattr(self, name)
@@ -247,6 +270,25 @@ class SwAV(BaseClusterer):
             raise ValueError(f"graph_weight must be >= 0, got {self.graph_weight}")
         if self.sinkhorn_relax is not None:
             positive_float(self.sinkhorn_relax, "sinkhorn_relax")
+
+    def _overcluster_size(self, n: int) -> int:
+        if self.merge_overcluster is None:
+            return min(5 * self.n_clusters, n)
+        return self.merge_overcluster
+
+    def _check_merge_params(self, n: int) -> None:
+        if self.labels_from != "merged":
+            return
+        m = self._overcluster_size(n)
+        if isinstance(m, bool) or not isinstance(m, int) or not self.n_clusters < m <= n:
+            raise ValueError(
+                f"merge_overcluster must be an integer in ({self.n_clusters}, {n}] "
+                f"(more than n_clusters, at most the number of images), got {m!r}; "
+                "or use labels_from='kmeans'"
+            )
+        k = self.merge_k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n:
+            raise ValueError(f"merge_k must be an integer in [1, {n - 1}], got {k!r}")
 
     def _fit(self, images: torch.Tensor, device: torch.device) -> None:
         self._device = device
@@ -402,12 +444,35 @@ class SwAV(BaseClusterer):
         self.embeddings_ = z
         self.soft_assignments_ = codes
         self.prototype_labels_ = codes.argmax(dim=1)
-        kmeans = _SklearnKMeans(self.n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
-        self.kmeans_labels_ = torch.from_numpy(kmeans.fit_predict(z.numpy())).long()
-        self.labels_ = (
-            self.prototype_labels_ if self.labels_from == "prototypes" else self.kmeans_labels_
-        )
+        self.kmeans_labels_ = self._kmeans(z, self.n_clusters)
+        self.merged_labels_ = None
+        if self.labels_from == "merged":
+            self.merged_labels_ = self._merged_labels(images, z)
+        self.labels_ = {
+            "prototypes": self.prototype_labels_,
+            "kmeans": self.kmeans_labels_,
+            "merged": self.merged_labels_,
+        }[self.labels_from]
         self.n_clusters_ = int(self.labels_.unique().numel())
+
+    def _kmeans(self, z: torch.Tensor, n_clusters: int) -> torch.Tensor:
+        kmeans = _SklearnKMeans(n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
+        return torch.from_numpy(kmeans.fit_predict(z.numpy())).long()
+
+    def _merged_labels(self, images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """k-means over-clustering of ``z``, merged by modularity on the input and
+        embedding kNN graphs together (module docstring)."""
+        over = self._kmeans(z, self._overcluster_size(z.shape[0]))
+        pixels = images.flatten(1).float()
+        graph = torch.cat(
+            [
+                knn_graph(pixels, self.merge_k, metric="euclidean"),
+                knn_graph(z.float(), self.merge_k, metric="cosine"),
+            ],
+            dim=1,
+        )
+        graph = coalesce(graph, num_nodes=z.shape[0])  # the union: shared edges once
+        return merge_clusters(graph, over, self.n_clusters)
 
 
 __all__ = ["SwAV", "SwAVNet", "recalibrate_batch_norm"]

@@ -52,17 +52,51 @@ def test_fit_sets_the_fitted_attributes() -> None:
     torch.testing.assert_close(model.embeddings_.norm(dim=1), torch.ones(n))
     assert model.soft_assignments_.shape == (n, 3)
     torch.testing.assert_close(model.soft_assignments_.sum(dim=1), torch.ones(n))
-    assert torch.equal(model.labels_, model.prototype_labels_)
-    assert model.kmeans_labels_.shape == (n,)
+    assert torch.equal(model.labels_, model.merged_labels_)  # the default read-out
+    assert model.merged_labels_.unique().tolist() == [0, 1, 2]
+    assert model.kmeans_labels_.shape == model.prototype_labels_.shape == (n,)
     assert model.history_["epoch"] == [0.0, 1.0] and len(model.history_["swav"]) == 2
     assert model.transform(_images(5, seed=1)).shape == (5, 8)
     assert model.predict(_images(5, seed=1)).shape == (5,)
     assert model.config_["method"] == "SwAV" and model.fit_time_ > 0
 
 
-def test_labels_from_kmeans() -> None:
+def test_labels_from_kmeans_or_prototypes() -> None:
     model = SwAV(n_clusters=3, labels_from="kmeans", **TINY).fit(_images())
-    assert torch.equal(model.labels_, model.kmeans_labels_)
+    assert torch.equal(model.labels_, model.kmeans_labels_) and model.merged_labels_ is None
+    model = SwAV(n_clusters=3, labels_from="prototypes", **TINY).fit(_images())
+    assert torch.equal(model.labels_, model.prototype_labels_)
+
+
+def test_merged_labels_against_a_reference_built_another_way() -> None:
+    # the read-out rebuilt from scikit-learn: k-means (same seed and restarts) on the
+    # embeddings, the two kNN graphs from NearestNeighbors joined as a set of pairs
+    from sklearn.cluster import KMeans
+    from sklearn.neighbors import NearestNeighbors
+
+    from graphclust.graph.merge import merge_clusters
+
+    images = _images()
+    model = SwAV(n_clusters=3, merge_overcluster=12, merge_k=4, seed=3, **TINY).fit(images)
+    z = model.embeddings_.numpy()
+    over = KMeans(12, n_init=TINY["kmeans_n_init"], random_state=3).fit_predict(z)
+    pairs = set()
+    for points, metric in ((images.flatten(1).numpy(), "euclidean"), (z, "cosine")):
+        _, idx = NearestNeighbors(n_neighbors=5, metric=metric).fit(points).kneighbors(points)
+        for i, row in enumerate(idx):
+            for j in row[1:]:  # the point itself comes first (no ties in random data)
+                pairs.update({(i, int(j)), (int(j), i)})
+    edge_index = torch.tensor(sorted(pairs)).t()
+    expected = merge_clusters(edge_index, torch.from_numpy(over).long(), 3)
+    assert torch.equal(model.merged_labels_, expected)
+
+
+def test_read_out_settings_reuse_a_finished_checkpoint(tmp_path) -> None:
+    path = str(tmp_path / "swav.pt")
+    first = SwAV(n_clusters=3, labels_from="kmeans", checkpoint=path, **TINY).fit(_images())
+    again = SwAV(n_clusters=3, merge_k=5, checkpoint=path, **TINY).fit(_images())
+    assert torch.equal(again.embeddings_, first.embeddings_)  # not retrained
+    assert again.merged_labels_ is not None
 
 
 def test_params_round_trip_and_clone() -> None:
@@ -184,6 +218,10 @@ def test_input_errors_say_what_to_do() -> None:
         SwAV(n_clusters=50, **TINY).fit(_images(20))
     with pytest.raises(ValueError, match="labels_from"):
         SwAV(labels_from="best", **TINY).fit(_images())
+    with pytest.raises(ValueError, match=r"merge_overcluster must be an integer in \(3, 96\]"):
+        SwAV(n_clusters=3, merge_overcluster=3, **TINY).fit(_images())
+    with pytest.raises(ValueError, match="merge_k"):
+        SwAV(n_clusters=3, merge_k=96, **TINY).fit(_images())
     with pytest.raises(ValueError, match="sinkhorn_relax"):
         SwAV(sinkhorn_relax=0.0, **TINY).fit(_images())
     with pytest.raises(NotFittedError):
