@@ -25,8 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-
-from graphclust.metrics._inputs import as_labels, check_undirected_graph, relabel
+from torch_geometric.utils import is_undirected
 
 
 def block_matrix(edge_index: torch.Tensor, weight: torch.Tensor, codes: torch.Tensor, k: int):
@@ -34,6 +33,46 @@ def block_matrix(edge_index: torch.Tensor, weight: torch.Tensor, codes: torch.Te
     flat = codes[edge_index[0]] * k + codes[edge_index[1]]
     blocks = torch.zeros(k * k, dtype=torch.float64)
     return blocks.index_add_(0, flat, weight.double()).view(k, k)
+
+
+def _check_labels(labels: Any) -> tuple[torch.Tensor, int]:
+    """Integer labels [N] -> (codes 0..K0-1 [N], K0), or a ValueError/TypeError."""
+    labels = torch.as_tensor(labels).cpu()
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must hold integer labels, got dtype {labels.dtype}")
+    if labels.dim() != 1 or labels.numel() == 0:
+        raise ValueError(f"labels must be a non-empty 1-D tensor [N], got {list(labels.shape)}")
+    values, codes = torch.unique(labels, return_inverse=True)
+    return codes, int(values.numel())
+
+
+def _check_graph(
+    edge_index: Any, edge_weight: torch.Tensor | None, n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A symmetric graph on the N labelled nodes -> (edge_index, float64 weights)."""
+    edge_index = torch.as_tensor(edge_index).cpu()
+    if edge_index.dim() != 2 or edge_index.size(0) != 2 or edge_index.is_floating_point():
+        raise ValueError(
+            f"edge_index must be an integer tensor [2, E], got {list(edge_index.shape)}"
+        )
+    edge_index = edge_index.long()
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= n):
+        raise ValueError(
+            f"edge_index refers to nodes outside 0..{n - 1} but labels has {n} entries; "
+            "pass one label per node of the graph"
+        )
+    if edge_weight is None:
+        weight = torch.ones(edge_index.size(1), dtype=torch.float64)
+    else:
+        weight = torch.as_tensor(edge_weight).cpu().double()
+        if weight.shape != (edge_index.size(1),) or bool((weight < 0).any()):
+            raise ValueError("edge_weight must be non-negative, one weight per edge [E]")
+    if not is_undirected(edge_index, weight, num_nodes=n):
+        raise ValueError(
+            "edge_index must list every undirected edge in both directions (i, j) and (j, i) "
+            "with equal weights; symmetrise it with torch_geometric.utils.to_undirected"
+        )
+    return edge_index, weight
 
 
 def merge_clusters(
@@ -59,16 +98,8 @@ def merge_clusters(
     Raises:
         ValueError: malformed graph or labels, or ``n_clusters`` outside [1, K0].
     """
-    codes = as_labels(labels, "labels")
-    codes, k0 = relabel(codes)
-    if isinstance(edge_index, torch.Tensor) and edge_index.numel():
-        top = int(edge_index.max())
-        if top >= codes.numel():
-            raise ValueError(
-                f"edge_index refers to node {top} but labels has {codes.numel()} entries; "
-                "pass one label per node of the graph"
-            )
-    edge_index, weight = check_undirected_graph(edge_index, codes.numel(), edge_weight)
+    codes, k0 = _check_labels(labels)
+    edge_index, weight = _check_graph(edge_index, edge_weight, codes.numel())
     if n_clusters is not None and not (
         isinstance(n_clusters, int) and not isinstance(n_clusters, bool) and 1 <= n_clusters <= k0
     ):
@@ -102,7 +133,7 @@ def merge_clusters(
         volume[b] = 0.0
         alive[b] = False
         parent[parent == b] = a
-    return relabel(parent[codes])[0]
+    return torch.unique(parent[codes], return_inverse=True)[1]
 
 
 __all__ = ["block_matrix", "merge_clusters"]
