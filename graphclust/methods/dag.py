@@ -112,13 +112,19 @@ def affiliation_labels(c: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Ten
     return labels, columns
 
 
+def community_sizes(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Nodes per column of C [k_max] under the labels of :func:`affiliation_labels`, as
+    a float tensor on C's device (no host synchronisation)."""
+    raw = torch.where(c.max(dim=1).values > 0, c.argmax(dim=1), scores.argmax(dim=1))
+    # scatter, not bincount: CUDA's bincount reads the maximum back to the host
+    ones = torch.ones_like(raw, dtype=c.dtype)
+    return torch.zeros(c.size(1), dtype=c.dtype, device=c.device).scatter_add_(0, raw, ones)
+
+
 def count_communities(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
     """K, the number of non-empty communities of :func:`affiliation_labels`, as a float
     tensor on C's device (no host synchronisation)."""
-    raw = torch.where(c.max(dim=1).values > 0, c.argmax(dim=1), scores.argmax(dim=1))
-    # scatter, not bincount: CUDA's bincount reads the maximum back to the host
-    used = torch.zeros(c.size(1), dtype=c.dtype, device=c.device).scatter_(0, raw, 1.0)
-    return used.sum()
+    return (community_sizes(c, scores) > 0).sum().to(c.dtype)
 
 
 def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
@@ -132,33 +138,41 @@ def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     return torch.where(totals > 0, shares / totals.clamp_min(1e-12), uniform)
 
 
-# readout_norm="auto": the check runs after this many epochs on the last WINDOW of them.
-# Seed 0 at the reduced settings (experiments/dag/logs/dead_readout.txt): per-edge BPR at
-# epoch 30 is 0.27-0.58 on six graphs whose readout learns and 0.693 = ln 2 on polblogs;
-# PubMed's training passes have K = 1 at every epoch from 10 to 50.
+# readout_norm="auto": the check runs after this many epochs on the last WINDOW of them;
+# the thresholds and the evidence for them: experiments/dag/logs/dead_readout.txt
+# (README, "When the readout does not learn").
 AUTO_CHECK_EPOCH = 30
 AUTO_CHECK_WINDOW = 10
 DEAD_BPR_SHARE = 0.98
+DEAD_TOP_SHARE = 0.9
 
 
-def dead_readout(per_edge_bpr: list[float], k_train: list[float]) -> str | None:
+def dead_readout(per_edge_bpr: list[float], top_share: list[float]) -> str | None:
     """Why the community readout has not learned, from a window of training epochs.
 
     Dead when the mean per-edge BPR loss is at least ``DEAD_BPR_SHARE`` x ln 2 (the
     loss of affiliations that rank no edge above its negative: C = 0, the saddle a
-    readout on tiny embeddings stays at), or when every training pass of the window put
-    all nodes in one community. Uses training signals only, never labels.
+    readout on tiny embeddings stays at), or when the largest community of the training
+    passes holds on average at least ``DEAD_TOP_SHARE`` of the nodes (one column takes
+    almost every node). Uses training signals only, never labels.
+
+    Args:
+        per_edge_bpr: the BPR loss per (directed) edge of each epoch of the window.
+        top_share: the share of nodes in the largest community, per epoch.
 
     Returns:
         None when the readout learns, else a one-line reason.
     """
-    if not per_edge_bpr or len(per_edge_bpr) != len(k_train):
-        raise ValueError("dead_readout needs one BPR value and one K per epoch, at least one")
+    if not per_edge_bpr or len(per_edge_bpr) != len(top_share):
+        raise ValueError(
+            "dead_readout needs one BPR value and one top share per epoch, at least one"
+        )
     bpr = sum(per_edge_bpr) / len(per_edge_bpr)
     if bpr >= DEAD_BPR_SHARE * math.log(2.0):
         return f"per-edge BPR {bpr:.4f} >= {DEAD_BPR_SHARE} ln 2: no edge ranked above a non-edge"
-    if max(k_train) <= 1:
-        return "every training pass put all nodes in one community"
+    top = sum(top_share) / len(top_share)
+    if top >= DEAD_TOP_SHARE:
+        return f"the largest community holds {top:.1%} of the nodes (>= {DEAD_TOP_SHARE:.0%})"
     return None
 
 
@@ -229,10 +243,12 @@ class DAG(BaseClusterer):
         epochs_run_: epochs actually trained (``epochs`` unless ``max_time_s`` cut in).
         readout_norm_: the readout normalisation the returned model trained with.
         readout_check_: for "auto", what the check saw (``epoch``, ``per_edge_bpr``,
-            ``k_train_max``, ``dead`` and ``reason``); None otherwise or unchecked.
+            ``top_share``, ``dead`` and ``reason``); None otherwise or unchecked.
         history_: per epoch of the returned model's run ``loss``, ``sce``, ``bpr``,
             ``gs``, ``k_train`` (K of the training pass; the mean over an epoch's
-            subgraphs in sampled mode), ``beta`` (the group-sparsity weight used) and
+            subgraphs in sampled mode), ``top_share`` (the share of nodes in the largest
+            community of the training pass, likewise), ``beta`` (the group-sparsity weight
+            used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
             ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
             ``selection_score``.
@@ -368,7 +384,7 @@ class DAG(BaseClusterer):
         for epoch in range(1, self.epochs + 1):
             # everything an epoch logs stays on the device until one transfer at its end:
             # a GPU then never waits for the host in the middle of an epoch
-            totals = torch.zeros(5, device=device)
+            totals = torch.zeros(6, device=device)
             for _ in range(steps):
                 if sampler is None:
                     sub_x, sub_edges, sub_adjacency = x, edge_index, adjacency
@@ -396,19 +412,21 @@ class DAG(BaseClusterer):
             norms = self._readout.column_norms()
             values = torch.cat([totals / steps, norms]).cpu()
             check_finite(values[0], "loss", epoch)
-            loss, sce, bpr, gs, k_train = values[:5].tolist()
-            self.log(loss=loss, sce=sce, bpr=bpr, gs=gs, k_train=k_train, beta=beta)
-            self.history_.setdefault("w_col_norms", []).append(values[5:].tolist())
+            loss, sce, bpr, gs, k_train, top_share = values[:6].tolist()
+            self.log(
+                loss=loss, sce=sce, bpr=bpr, gs=gs, k_train=k_train, top_share=top_share, beta=beta
+            )
+            self.history_.setdefault("w_col_norms", []).append(values[6:].tolist())
             if check and epoch == AUTO_CHECK_EPOCH:
                 per_edge = self.history_["bpr"][-AUTO_CHECK_WINDOW:]
                 if self.bpr_scale == "sum":
                     per_edge = [value / edge_index.size(1) for value in per_edge]
-                k_window = self.history_["k_train"][-AUTO_CHECK_WINDOW:]
-                reason = dead_readout(per_edge, k_window)
+                top = self.history_["top_share"][-AUTO_CHECK_WINDOW:]
+                reason = dead_readout(per_edge, top)
                 self.readout_check_ = {
                     "epoch": epoch,
                     "per_edge_bpr": sum(per_edge) / len(per_edge),
-                    "k_train_max": max(k_window),
+                    "top_share": sum(top) / len(top),
                     "dead": reason is not None,
                     "reason": reason,
                 }
@@ -443,7 +461,8 @@ class DAG(BaseClusterer):
         """One optimisation step on a (sub)graph.
 
         ``edge_index_cpu`` is the same graph on the host, where PyG's negative sampler
-        works anyway. Returns [loss, sce, bpr, gs, K of this pass] on the device.
+        works anyway. Returns [loss, sce, bpr, gs, K of this pass, share of nodes in its
+        largest community] on the device.
         """
         self._mae.train()
         self._readout.train()
@@ -464,8 +483,11 @@ class DAG(BaseClusterer):
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            k = count_communities(c, scores)
-        return torch.stack([loss.detach(), out.loss.detach(), bpr.detach(), gs.detach(), k])
+            sizes = community_sizes(c, scores)
+            k = (sizes > 0).sum().to(sizes.dtype)
+            top = sizes.max() / n
+        parts = [loss.detach(), out.loss.detach(), bpr.detach(), gs.detach(), k, top]
+        return torch.stack([p.float() for p in parts])
 
     @torch.no_grad()
     def _evaluate(
@@ -504,6 +526,7 @@ __all__ = [
     "CheckpointSelector",
     "affiliation_labels",
     "community_shares",
+    "community_sizes",
     "count_communities",
     "dead_readout",
     "selection_score",

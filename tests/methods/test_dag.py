@@ -15,6 +15,7 @@ from graphclust.methods.dag import (
     CheckpointSelector,
     affiliation_labels,
     community_shares,
+    community_sizes,
     count_communities,
     dead_readout,
     selection_score,
@@ -190,6 +191,8 @@ def test_affiliation_labels_and_shares() -> None:
     assert columns.tolist() == [1, 3]
     assert labels.tolist() == [0, 0, 1]
     assert count_communities(c, scores).item() == 2.0  # same K, computed without a sync
+    sizes = community_sizes(c, scores)
+    assert sizes.sum().item() == c.size(0) and int((sizes > 0).sum()) == 2
     shares = community_shares(c, columns)
     torch.testing.assert_close(
         shares, torch.tensor([[2 / 3, 1 / 3], [0.5, 0.5], [0.5 / 3.5, 3.0 / 3.5]])
@@ -249,7 +252,7 @@ def test_auto_readout_norm_keeps_a_readout_that_learns(fitted: tuple[DAG, Data])
     auto.fit(data)
     check = auto.readout_check_
     assert not check["dead"] and check["reason"] is None
-    assert check["per_edge_bpr"] < 0.6 and check["k_train_max"] >= 2
+    assert check["per_edge_bpr"] < 0.6 and check["top_share"] < 0.9
     assert auto.readout_norm_ == "none"
     assert torch.equal(auto.labels_, paper.labels_)
     assert auto.history_ == paper.history_
@@ -266,15 +269,15 @@ def test_auto_readout_norm_does_not_check_short_runs() -> None:
 
 def test_dead_readout_against_hand_cases() -> None:
     ln2 = math.log(2.0)
-    assert dead_readout([ln2] * 3, [4.0] * 3).startswith("per-edge BPR 0.6931")
-    assert dead_readout([0.99 * ln2, ln2], [3.0, 3.0]) is not None  # mean 0.995 ln 2
-    assert dead_readout([0.5, 0.4], [1.0, 1.0]) == (
-        "every training pass put all nodes in one community"
+    assert dead_readout([ln2] * 3, [0.3] * 3).startswith("per-edge BPR 0.6931")
+    assert dead_readout([0.99 * ln2, ln2], [0.3, 0.3]) is not None  # mean 0.995 ln 2
+    assert dead_readout([0.97 * ln2], [0.3]) is None  # just under the 0.98 ln 2 line
+    assert dead_readout([0.5, 0.4], [1.0, 0.9]) == (
+        "the largest community holds 95.0% of the nodes (>= 90%)"
     )
-    assert dead_readout([0.5, 0.4], [1.0, 2.0]) is None  # one pass with 2 communities
-    assert dead_readout([0.97 * ln2], [5.0]) is None  # just under the 0.98 ln 2 line
-    with pytest.raises(ValueError, match="one BPR value and one K"):
-        dead_readout([0.5], [1.0, 2.0])
+    assert dead_readout([0.5, 0.4], [1.0, 0.7]) is None  # mean 0.85
+    with pytest.raises(ValueError, match="one BPR value and one top share"):
+        dead_readout([0.5], [1.0, 0.5])
     with pytest.raises(ValueError, match="at least one"):
         dead_readout([], [])
 
