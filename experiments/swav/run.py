@@ -107,6 +107,7 @@ def run_swav(name: str, variant: str, params: dict[str, Any], seed: int, images,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "params": params,
         "final_loss": round(model.history_["loss"][-1], 4),
+        "torch_threads": torch.get_num_threads(),
     }
     return label_records(base, variant, model, y)
 
@@ -127,6 +128,8 @@ def rescore(
     reference = next(iter(done.values()))
     base = {k: reference[k] for k in ("dataset", "seed", "status", "wall_time_s", "peak_rss_mb")}
     base.update(params=params, final_loss=reference.get("final_loss"), rescored=True)
+    if "torch_threads" in reference:  # the training's thread count, not the read-out's
+        base["torch_threads"] = reference["torch_threads"]
     return [r for r in label_records(base, variant, model, y) if r["method"] not in done]
 
 
