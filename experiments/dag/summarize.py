@@ -115,18 +115,23 @@ def auto_table(records: list[dict]) -> list[str]:
     """How often readout_norm="auto" restarted with the standardised readout, and why."""
     lines = [
         "| dataset | seeds | restarted as 'layer' | per-edge BPR at the check | "
-        "max K of the checked passes | reasons |",
+        "largest community at the check | reasons |",
         "|---|---|---|---|---|---|",
     ]
     for (dataset, _, _, _), runs in group(records, "auto").items():
         checks = [r["readout_check"] for r in runs if r.get("readout_check")]
         if not checks:
             continue
-        reasons = sorted({c["reason"].split(":")[0] for c in checks if c["reason"]})
+        kinds = [
+            "per-edge BPR near ln 2" if c["reason"].startswith("per-edge") else "one community"
+            for c in checks
+            if c["reason"]
+        ]
+        reasons = [f"{kind} ({kinds.count(kind)})" for kind in sorted(set(kinds))]
         lines.append(
             f"| {dataset} | {len(runs)} | {sum(c['dead'] for c in checks)}/{len(checks)} | "
             f"{cell([c['per_edge_bpr'] for c in checks], 3)} | "
-            f"{cell([c['k_train_max'] for c in checks], 1)} | {'; '.join(reasons) or '-'} |"
+            f"{cell([c['top_share'] for c in checks], 3)} | {'; '.join(reasons) or '-'} |"
         )
     return lines
 
@@ -241,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             parts += [f"## {title}", ""] + truncation_note(records, suite)
             parts += main_table(records, suite) + [""]
     if any(r["suite"] == "auto" for r in records):
-        parts += ["## readout_norm='auto': the label-free check at epoch 30", ""]
+        epochs = sorted({r["readout_check"]["epoch"] for r in records if r.get("readout_check")})
+        parts += [f"## readout_norm='auto': the label-free check at epoch {epochs}", ""]
         parts += auto_table(records) + [""]
     for suite, title in (
         ("stability", "K stability across seeds and k_max"),

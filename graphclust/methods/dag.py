@@ -38,6 +38,12 @@ the paper's behaviour by default and exist to test these findings: ``bpr_scale``
 ``detach_readout``, ``sparsity_warmup`` (a linear ramp of beta, so that pruning starts
 after the communities have formed). None of them raised NMI at this width.
 
+One departure from the paper is on by default: ``readout_norm="auto"``. On graphs where
+the paper's readout never learns (one-hot features, polblogs: C stays at zero; PubMed:
+one column takes every node) a label-free check after ``AUTO_CHECK_EPOCH`` epochs
+(:func:`dead_readout`) restarts training with row-standardised readout inputs; where
+the readout learns, nothing changes. ``readout_norm="none"`` is the paper's model.
+
 Engineering: one host transfer per epoch (a GPU never waits mid-epoch); features stay
 sparse on a CPU only; in sampled-subgraph mode a large graph is encoded at evaluation
 in chunks of destination nodes (:meth:`graphclust.nn.gat.GAT.inference`); and
@@ -208,7 +214,7 @@ class DAG(BaseClusterer):
         eval_every: epochs between label-free evaluations (the last epoch is always
             evaluated).
         readout: "relu" (default, the paper's C = ReLU(.)) or "softmax".
-        readout_norm: "none" (default, the paper), "layer" or "auto". "layer"
+        readout_norm: "auto" (default), "none" (the paper) or "layer". "layer"
             standardises each row of H before the readout
             (:class:`~graphclust.nn.readout.CommunityReadout`), which rescues graphs
             whose readout otherwise never learns (one-hot features: polblogs) or gives
@@ -219,6 +225,9 @@ class DAG(BaseClusterer):
             (label-free: the training losses and K of the training passes only); the
             restart is the fit ``readout_norm="layer"`` would give. With at most
             ``AUTO_CHECK_EPOCH`` epochs there is no check and "auto" is "none".
+            Measured over 10 seeds on six real graphs: "auto" restarts on every seed of
+            polblogs and PubMed and on none of Cora, CiteSeer, ACM and DBLP, so it is
+            the paper's model wherever the paper's readout learns.
         input_dropout: dropout on the input of every GAT layer.
         batch_size: None trains on the whole graph each step. An integer switches to
             sampled-subgraph training for large graphs: each step trains on the subgraph
@@ -272,7 +281,7 @@ class DAG(BaseClusterer):
         epochs: int = 1500,
         eval_every: int = 50,
         readout: str = "relu",
-        readout_norm: str = "none",
+        readout_norm: str = "auto",
         input_dropout: float = 0.2,
         batch_size: int | None = None,
         bpr_scale: str = "sum",
