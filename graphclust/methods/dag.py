@@ -222,7 +222,8 @@ class DAG(BaseClusterer):
             learns (Cora, CiteSeer, ACM, DBLP); measured in experiments/dag/README.md.
             "auto" trains the paper's readout and, after ``AUTO_CHECK_EPOCH`` epochs,
             restarts with "layer" when :func:`dead_readout` finds it has not learned
-            (label-free: the training losses and K of the training passes only); the
+            (label-free: the per-edge BPR loss and the share of nodes in the largest
+            community of the training passes, over the last 10 epochs); the
             restart is the fit ``readout_norm="layer"`` would give. With at most
             ``AUTO_CHECK_EPOCH`` epochs there is no check and "auto" is "none".
             Measured over 10 seeds on six real graphs: "auto" restarts on every seed of
