@@ -4,13 +4,19 @@ Loads the finished checkpoints that ``run.py`` left in ``$GRAPHCLUST_CACHE`` (it
 to train: a missing checkpoint is an error) and clusters the same embeddings several
 ways: k-means (what ``run.py`` reports), Ward agglomerative clustering, spectral
 clustering on the kNN graph of the embeddings, and k-means with 50 clusters merged by
-Ward. Each record also holds the contingency table (true digit x k-means cluster), which
-shows whether an error is a merge, a split, or both. This reads the labels to compare
+Ward; with ``--merge-grid``, also the graph-merge read-out (``graph_merge``) on the
+input kNN graph, the embedding kNN graph and their union, for 20, 30 or 50 k-means
+clusters and k = 5, 10 or 20 neighbours: the comparison that chose SwAV's ``"merged"``
+rule (union, 50, 10) on USPS seeds 0-9 (README.md, "The graph-merge read-out"). Each
+record also holds the contingency table (true digit x k-means cluster), which shows
+whether an error is a merge, a split, or both. This reads the labels to compare
 read-outs after the fact: it is a diagnosis, not a model-selection rule, and nothing
 here feeds back into ``run.py``'s defaults::
 
     OMP_NUM_THREADS=2 python experiments/swav/readouts.py --only usps --seeds 0 1 2 3 4 \\
         --variant "multi-crop 2+4" --out experiments/swav/readouts.jsonl
+    OMP_NUM_THREADS=2 python experiments/swav/readouts.py --only usps --seeds 0 1 2 3 4 5 \\
+        6 7 8 9 --variant "multi-crop 2+4" --merge-grid --out experiments/swav/merge_grid.jsonl
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 
 from graphclust.adapters import load_images
 from graphclust.bench.environment import run_context
-from graphclust.methods.swav import SwAV
+from graphclust.methods.swav import SwAV, graph_merge
 from graphclust.metrics import clustering_accuracy, nmi
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +58,25 @@ def readouts(z: np.ndarray, n_clusters: int, seed: int) -> dict[str, np.ndarray]
     }
 
 
+MERGE_VIEWS = {"input": ("input",), "embedding": ("embedding",), "union": ("input", "embedding")}
+MERGE_SIZES = (20, 30, 50)
+MERGE_KS = (5, 10, 20)
+
+
+def merge_grid(images: torch.Tensor, z: torch.Tensor, n_clusters: int, seed: int, n_init: int):
+    """The graph-merge read-out for every (view, over-clustering size, k) of the grid."""
+    zt = torch.as_tensor(z)
+    out = {}
+    for size in MERGE_SIZES:
+        over = KMeans(size, n_init=n_init, random_state=seed).fit_predict(z)
+        over = torch.as_tensor(over).long()
+        for view, views in MERGE_VIEWS.items():
+            for k in MERGE_KS:
+                labels = graph_merge(images, zt, over, n_clusters, k, views=views)
+                out[f"merge {view} {size} k{k}"] = labels.numpy()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="usps")
@@ -59,6 +84,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--root", default=None)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--merge-grid", action="store_true", help="add the graph-merge grid")
     args = parser.parse_args()
 
     suite = yaml.safe_load((HERE / "suite.yaml").read_text())
@@ -76,7 +102,12 @@ def main() -> None:
             model.fit(data.images)
             z = F.normalize(model.embeddings_.float(), dim=1).numpy()
             labels = {"k-means": model.kmeans_labels_.numpy()}
-            labels.update(readouts(z, params["n_clusters"], seed))
+            if args.merge_grid:
+                images = data.images
+                n_init = params.get("kmeans_n_init", 10)
+                labels.update(merge_grid(images, z, params["n_clusters"], seed, n_init))
+            else:
+                labels.update(readouts(z, params["n_clusters"], seed))
             scores = {
                 name: {
                     "acc": round(clustering_accuracy(y, torch.as_tensor(lab)), 4),
@@ -92,10 +123,21 @@ def main() -> None:
                 "seed": seed,
                 "scores": scores,
                 "kmeans_contingency": table.tolist(),
+                # the grid's cell of SwAV's own rule must give SwAV's merged labels
+                "grid_matches_model": (
+                    bool(np.array_equal(labels["merge union 50 k10"], model.merged_labels_.numpy()))
+                    if args.merge_grid and model.merged_labels_ is not None
+                    else None
+                ),
                 "context": context,
             }
             handle.write(json.dumps(record) + "\n")
-            print(seed, {k: v["acc"] for k, v in scores.items()}, flush=True)
+            print(
+                seed,
+                record["grid_matches_model"],
+                {k: v["acc"] for k, v in scores.items()},
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

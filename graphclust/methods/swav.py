@@ -463,16 +463,35 @@ class SwAV(BaseClusterer):
         """k-means over-clustering of ``z``, merged by modularity on the input and
         embedding kNN graphs together (module docstring)."""
         over = self._kmeans(z, self._overcluster_size(z.shape[0]))
-        pixels = images.flatten(1).float()
-        graph = torch.cat(
-            [
-                knn_graph(pixels, self.merge_k, metric="euclidean"),
-                knn_graph(z.float(), self.merge_k, metric="cosine"),
-            ],
-            dim=1,
-        )
-        graph = coalesce(graph, num_nodes=z.shape[0])  # the union: shared edges once
-        return merge_clusters(graph, over, self.n_clusters)
+        return graph_merge(images, z, over, self.n_clusters, self.merge_k)
 
 
-__all__ = ["SwAV", "SwAVNet", "recalibrate_batch_norm"]
+READOUT_VIEWS = ("input", "embedding")
+
+
+def graph_merge(
+    images: torch.Tensor,
+    z: torch.Tensor,
+    overclusters: torch.Tensor,
+    n_clusters: int,
+    k: int,
+    views: tuple[str, ...] = READOUT_VIEWS,
+) -> torch.Tensor:
+    """Merge an over-clustering of the embeddings down to ``n_clusters`` by modularity
+    on the union of kNN graphs (``k`` neighbours each): ``"input"``, the flattened
+    images (Euclidean), and ``"embedding"``, the rows of ``z`` (cosine). SwAV's
+    ``"merged"`` read-out uses both views; one view alone is for diagnostics
+    (experiments/swav/readouts.py)."""
+    unknown = set(views) - set(READOUT_VIEWS)
+    if not views or unknown:
+        raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
+    graphs = []
+    if "input" in views:
+        graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
+    if "embedding" in views:
+        graphs.append(knn_graph(z.float(), k, metric="cosine"))
+    graph = coalesce(torch.cat(graphs, dim=1), num_nodes=z.shape[0])  # shared edges once
+    return merge_clusters(graph, overclusters, n_clusters)
+
+
+__all__ = ["READOUT_VIEWS", "SwAV", "SwAVNet", "graph_merge", "recalibrate_batch_norm"]

@@ -91,6 +91,32 @@ def test_merged_labels_against_a_reference_built_another_way() -> None:
     assert torch.equal(model.merged_labels_, expected)
 
 
+def test_graph_merge_one_view_uses_only_that_graph() -> None:
+    # each single view against the reference built from that view's pairs alone
+    from sklearn.neighbors import NearestNeighbors
+
+    from graphclust.graph.merge import merge_clusters
+    from graphclust.methods.swav import graph_merge
+
+    gen = torch.Generator().manual_seed(1)
+    images = torch.rand(60, 1, 6, 6, generator=gen)
+    z = F.normalize(torch.randn(60, 5, generator=gen), dim=1)
+    over = torch.arange(60) % 9
+    for view, points, metric in (
+        ("input", images.flatten(1).numpy(), "euclidean"),
+        ("embedding", z.numpy(), "cosine"),
+    ):
+        _, idx = NearestNeighbors(n_neighbors=4, metric=metric).fit(points).kneighbors(points)
+        pairs = {(i, int(j)) for i, row in enumerate(idx) for j in row[1:]}
+        pairs |= {(j, i) for i, j in pairs}
+        expected = merge_clusters(torch.tensor(sorted(pairs)).t(), over, 3)
+        assert torch.equal(graph_merge(images, z, over, 3, k=3, views=(view,)), expected)
+    with pytest.raises(ValueError, match="views must be a non-empty subset"):
+        graph_merge(images, z, over, 3, k=3, views=("pixels",))
+    with pytest.raises(ValueError, match="views must be a non-empty subset"):
+        graph_merge(images, z, over, 3, k=3, views=())
+
+
 def test_read_out_settings_reuse_a_finished_checkpoint(tmp_path) -> None:
     path = str(tmp_path / "swav.pt")
     first = SwAV(n_clusters=3, labels_from="kmeans", checkpoint=path, **TINY).fit(_images())
