@@ -101,7 +101,7 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     # DAG only: the readout on row-standardised H (readout_norm="layer"), beside "main"
     "norm": [(name, {}) for name in ("cora", "citeseer", "pubmed", "acm", "dblp", "polblogs")],
     # DAG only: readout_norm="auto" (the paper's readout, restarted standardised when
-    # the label-free check at epoch 30 finds it dead), beside "main" and "norm"
+    # the label-free check at epoch 50 finds it dead), beside "main" and "norm"
     "auto": [
         (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
     ],

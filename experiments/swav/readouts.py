@@ -77,15 +77,54 @@ def merge_grid(images: torch.Tensor, z: torch.Tensor, n_clusters: int, seed: int
     return out
 
 
+def grid_table(path: Path, splits: list[list[int]]) -> str:
+    """Markdown: mean ACC of every grid cell over each group of seeds (``--table``)."""
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = [r for r in records if "merge union 50 k10" in r["scores"]]
+    names = [
+        f"seeds {g[0]}-{g[-1]}" if g == list(range(g[0], g[-1] + 1)) else str(g) for g in splits
+    ]
+    lines = [
+        "| view | k-means clusters | k | " + " | ".join(f"ACC, {n}" for n in names) + " |",
+        "|---|---|---|" + "---|" * len(splits),
+    ]
+    for view in MERGE_VIEWS:
+        for size in MERGE_SIZES:
+            for k in MERGE_KS:
+                cells = []
+                for group in splits:
+                    accs = [
+                        r["scores"][f"merge {view} {size} k{k}"]["acc"]
+                        for r in records
+                        if r["seed"] in group
+                    ]
+                    cells.append(f"{np.mean(accs):.3f} ({len(accs)})" if accs else "")
+                lines.append(f"| {view} | {size} | {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="usps")
     parser.add_argument("--variant", default="multi-crop 2+4")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--root", default=None)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", help="JSON-lines file to append the records to")
     parser.add_argument("--merge-grid", action="store_true", help="add the graph-merge grid")
+    parser.add_argument(
+        "--table",
+        nargs="+",
+        metavar="SEEDS",
+        help="print the grid table of --out instead of running, one column per group of "
+        "seeds given as first-last (e.g. 0-9 10-14)",
+    )
     args = parser.parse_args()
+    if not args.out:
+        parser.error("--out is required")
+    if args.table:
+        splits = [list(range(int(a), int(b) + 1)) for a, b in (g.split("-") for g in args.table)]
+        print(grid_table(Path(args.out), splits))
+        return
 
     suite = yaml.safe_load((HERE / "suite.yaml").read_text())
     dataset_cfg = suite["datasets"][args.only]
