@@ -17,8 +17,8 @@ job with less than ``min_start_s`` left, and a started fit stops training (DAG's
 ``max_time_s``) when the deadline comes, evaluates and returns its best checkpoint
 so far, flagged ``truncated``. The parent stops waiting ``grace_s`` after the
 deadline, terminates the workers and records every unfinished job as ``time_up``.
-The output file (JSON lines) always gets a header line, one line per job (result or
-skip) and a footer with the counts and the total wall time.
+Each run appends to the output file (JSON lines) a header line, one line per job
+(result or skip) and a footer with the counts and the total wall time.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def run_gpu_suite(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
-    with out.open("w") as handle:
+    with out.open("a") as handle:  # a second run adds to the first
         handle.write(json.dumps(header) + "\n")
         handle.flush()
         threads = max(1, (os.cpu_count() or 1) // max(1, workers))

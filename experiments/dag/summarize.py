@@ -77,7 +77,14 @@ def main_table(records: list[dict], suite: str) -> list[str]:
         "| NMI | ARI | EDGE | trivial EDGE | EDGE - trivial | inter F1 | modularity | fit s |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
-    for (dataset, method, factor, tag), runs in group(records, suite).items():
+    groups = group(records, suite)
+    first_seen = {key[0]: i for i, key in reversed(list(enumerate(groups)))}
+    methods = {"dag": 0, "louvain": 1, "kmeans": 2}
+
+    def order(key: tuple) -> tuple:  # datasets as first run, DAG rows before baselines
+        return first_seen[key[0]], methods.get(key[1], 3), str(key[2]), key[3]
+
+    for (dataset, method, factor, tag), runs in sorted(groups.items(), key=lambda kv: order(kv[0])):
         ms = [r["metrics"] for r in runs]
         name = method + (
             f" (k_max {factor}K{', ' + tag if tag else ''})" if method == "dag" else ""
