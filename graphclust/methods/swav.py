@@ -485,6 +485,11 @@ def graph_merge(
     unknown = set(views) - set(READOUT_VIEWS)
     if not views or unknown:
         raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
+    if not images.shape[0] == z.shape[0] == overclusters.numel():
+        raise ValueError(
+            f"images, z and overclusters must describe the same items, got "
+            f"{images.shape[0]}, {z.shape[0]} and {overclusters.numel()} rows"
+        )
     graphs = []
     if "input" in views:
         graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
