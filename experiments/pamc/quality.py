@@ -83,22 +83,28 @@ def _metrics(labels: torch.Tensor, data) -> dict[str, float]:
     return {k: round(full[k], 4) for k in (*SUPERVISED, "modularity", "k")}
 
 
-def run_pamc(name: str, data, seed: int, variant: str, args) -> dict:
+def make_pamc(name: str, n_clusters: int, seed: int, variant: str, epochs, pretrain_epochs):
+    """PamC with the released settings of ``name``, sharing pre-training per seed."""
     alpha, beta, order, tau, lr = SETTINGS[name]
-    model = SharedPretrainPamC(
-        n_clusters=int(data.num_classes),
+    SharedPretrainPamC.dataset = name
+    return SharedPretrainPamC(
+        n_clusters=n_clusters,
         alpha=alpha,
         beta=beta,
         order=order,
         tau=tau,
         lr=lr,
-        epochs=args.epochs,
-        pretrain_epochs=args.pretrain_epochs,
+        epochs=epochs,
+        pretrain_epochs=pretrain_epochs,
         meta_nodes=variant,
         seed=seed,
         device="cpu",
     )
-    SharedPretrainPamC.dataset = name
+
+
+def run_pamc(name: str, data, seed: int, variant: str, args) -> dict:
+    n_clusters = int(data.num_classes)
+    model = make_pamc(name, n_clusters, seed, variant, args.epochs, args.pretrain_epochs)
     curves: dict[str, list[float]] = {name: [] for name in SUPERVISED}
     if args.curves:
         evaluate = model._evaluate

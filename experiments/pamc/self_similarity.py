@@ -31,7 +31,7 @@ from graphclust.data import load_dataset
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from quality import SETTINGS, SharedPretrainPamC, _metrics  # noqa: E402
+from quality import _metrics, make_pamc  # noqa: E402
 
 OURS = (contrastive.influence_term, contrastive.meta_node_term)
 
@@ -67,27 +67,13 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     data = load_dataset("usps")
-    alpha, beta, order, tau, lr = SETTINGS["usps"]
     context = run_context()
     variants = {"ours": OURS, "released": (influence_term_released, meta_node_term_released)}
     with open(args.out, "a") as handle:
         for seed in args.seeds:
             for variant, (positive, negative) in variants.items():
                 contrastive.influence_term, contrastive.meta_node_term = positive, negative
-                model = SharedPretrainPamC(
-                    n_clusters=10,
-                    alpha=alpha,
-                    beta=beta,
-                    order=order,
-                    tau=tau,
-                    lr=lr,
-                    epochs=args.epochs,
-                    pretrain_epochs=args.pretrain_epochs,
-                    meta_nodes="hard",
-                    seed=seed,
-                    device="cpu",
-                )
-                SharedPretrainPamC.dataset = "usps"
+                model = make_pamc("usps", 10, seed, "hard", args.epochs, args.pretrain_epochs)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model.fit(data)
