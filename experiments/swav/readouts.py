@@ -4,14 +4,14 @@ Loads the finished checkpoints that ``run.py`` left in ``$GRAPHCLUST_CACHE`` (it
 to train: a missing checkpoint is an error) and clusters the same embeddings several
 ways: k-means (what ``run.py`` reports), Ward agglomerative clustering, spectral
 clustering on the kNN graph of the embeddings, and k-means with 50 clusters merged by
-Ward; with ``--merge-grid``, also the graph-merge read-out (``graph_merge``) on the
-input kNN graph, the embedding kNN graph and their union, for 20, 30 or 50 k-means
-clusters and k = 5, 10 or 20 neighbours: the comparison that chose SwAV's ``"merged"``
-rule (union, 50, 10) on USPS seeds 0-9 (README.md, "The graph-merge read-out"). Each
-record also holds the contingency table (true digit x k-means cluster), which shows
-whether an error is a merge, a split, or both. This reads the labels to compare
-read-outs after the fact: it is a diagnosis, not a model-selection rule, and nothing
-here feeds back into ``run.py``'s defaults::
+Ward; with ``--merge-grid``, also the graph-merge read-out (``readout_graph``, then
+``merge_clusters``) on the input kNN graph, the embedding kNN graph and their union,
+for 20, 30 or 50 k-means clusters and k = 5, 10 or 20 neighbours: the comparison that
+chose SwAV's ``"merged"`` rule (union, 50, 10) on USPS seeds 0-9 (README.md, "The
+graph-merge read-out"). Each record also holds the contingency table (true digit x
+k-means cluster), which shows whether an error is a merge, a split, or both. This reads
+the labels to compare read-outs after the fact: it is a diagnosis, not a model-selection
+rule, and nothing here feeds back into ``run.py``'s defaults::
 
     OMP_NUM_THREADS=2 python experiments/swav/readouts.py --only usps --seeds 0 1 2 3 4 \\
         --variant "multi-crop 2+4" --out experiments/swav/readouts.jsonl
@@ -34,7 +34,8 @@ from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 
 from graphclust.adapters import load_images
 from graphclust.bench.environment import run_context
-from graphclust.methods.swav import SwAV, graph_merge
+from graphclust.graph import merge_clusters
+from graphclust.methods.swav import SwAV, readout_graph
 from graphclust.metrics import clustering_accuracy, nmi
 
 HERE = Path(__file__).resolve().parent
@@ -63,16 +64,20 @@ MERGE_SIZES = (20, 30, 50)
 MERGE_KS = (5, 10, 20)
 
 
-def merge_grid(images: torch.Tensor, z: torch.Tensor, n_clusters: int, seed: int, n_init: int):
-    """The graph-merge read-out for every (view, over-clustering size, k) of the grid."""
+def merge_grid(images: torch.Tensor, z: np.ndarray, n_clusters: int, seed: int, n_init: int):
+    """The graph-merge read-out for every (view, over-clustering size, k) of the grid;
+    each graph is built once and reused for the three sizes."""
     zt = torch.as_tensor(z)
+    overs = {
+        size: torch.as_tensor(KMeans(size, n_init=n_init, random_state=seed).fit_predict(z)).long()
+        for size in MERGE_SIZES
+    }
     out = {}
-    for size in MERGE_SIZES:
-        over = KMeans(size, n_init=n_init, random_state=seed).fit_predict(z)
-        over = torch.as_tensor(over).long()
-        for view, views in MERGE_VIEWS.items():
-            for k in MERGE_KS:
-                labels = graph_merge(images, zt, over, n_clusters, k, views=views)
+    for view, views in MERGE_VIEWS.items():
+        for k in MERGE_KS:
+            graph = readout_graph(images, zt, k, views)
+            for size, over in overs.items():
+                labels = merge_clusters(graph, over, n_clusters)
                 out[f"merge {view} {size} k{k}"] = labels.numpy()
     return out
 

@@ -469,6 +469,28 @@ class SwAV(BaseClusterer):
 READOUT_VIEWS = ("input", "embedding")
 
 
+def readout_graph(
+    images: torch.Tensor, z: torch.Tensor, k: int, views: tuple[str, ...] = READOUT_VIEWS
+) -> torch.Tensor:
+    """The graph of SwAV's graph-merge read-out: the union of kNN graphs (``k``
+    neighbours each) of the chosen views, ``"input"`` (the flattened images, Euclidean)
+    and ``"embedding"`` (the rows of ``z``, cosine); shared edges once."""
+    unknown = set(views) - set(READOUT_VIEWS)
+    if not views or unknown:
+        raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
+    if images.shape[0] != z.shape[0]:
+        raise ValueError(
+            f"images and z must describe the same items, got {images.shape[0]} and "
+            f"{z.shape[0]} rows"
+        )
+    graphs = []
+    if "input" in views:
+        graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
+    if "embedding" in views:
+        graphs.append(knn_graph(z.float(), k, metric="cosine"))
+    return coalesce(torch.cat(graphs, dim=1), num_nodes=z.shape[0])
+
+
 def graph_merge(
     images: torch.Tensor,
     z: torch.Tensor,
@@ -478,25 +500,21 @@ def graph_merge(
     views: tuple[str, ...] = READOUT_VIEWS,
 ) -> torch.Tensor:
     """Merge an over-clustering of the embeddings down to ``n_clusters`` by modularity
-    on the union of kNN graphs (``k`` neighbours each): ``"input"``, the flattened
-    images (Euclidean), and ``"embedding"``, the rows of ``z`` (cosine). SwAV's
-    ``"merged"`` read-out uses both views; one view alone is for diagnostics
-    (experiments/swav/readouts.py)."""
-    unknown = set(views) - set(READOUT_VIEWS)
-    if not views or unknown:
-        raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
-    if not images.shape[0] == z.shape[0] == overclusters.numel():
+    on :func:`readout_graph`. SwAV's ``"merged"`` read-out uses both views; one view
+    alone is for diagnostics (experiments/swav/readouts.py)."""
+    if overclusters.numel() != z.shape[0]:
         raise ValueError(
-            f"images, z and overclusters must describe the same items, got "
-            f"{images.shape[0]}, {z.shape[0]} and {overclusters.numel()} rows"
+            f"overclusters must label every row of z, got {overclusters.numel()} labels "
+            f"for {z.shape[0]} rows"
         )
-    graphs = []
-    if "input" in views:
-        graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
-    if "embedding" in views:
-        graphs.append(knn_graph(z.float(), k, metric="cosine"))
-    graph = coalesce(torch.cat(graphs, dim=1), num_nodes=z.shape[0])  # shared edges once
-    return merge_clusters(graph, overclusters, n_clusters)
+    return merge_clusters(readout_graph(images, z, k, views), overclusters, n_clusters)
 
 
-__all__ = ["READOUT_VIEWS", "SwAV", "SwAVNet", "graph_merge", "recalibrate_batch_norm"]
+__all__ = [
+    "READOUT_VIEWS",
+    "SwAV",
+    "SwAVNet",
+    "graph_merge",
+    "readout_graph",
+    "recalibrate_batch_norm",
+]

@@ -115,8 +115,10 @@ def test_graph_merge_one_view_uses_only_that_graph() -> None:
         graph_merge(images, z, over, 3, k=3, views=("pixels",))
     with pytest.raises(ValueError, match="views must be a non-empty subset"):
         graph_merge(images, z, over, 3, k=3, views=())
-    with pytest.raises(ValueError, match="same items, got 60, 59 and 60 rows"):
-        graph_merge(images, z[:59], over, 3, k=3)
+    with pytest.raises(ValueError, match="same items, got 60 and 59 rows"):
+        graph_merge(images, z[:59], over[:59], 3, k=3)
+    with pytest.raises(ValueError, match="59 labels for 60 rows"):
+        graph_merge(images, z, over[:59], 3, k=3)
 
 
 def test_read_out_settings_reuse_a_finished_checkpoint(tmp_path) -> None:
