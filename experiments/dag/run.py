@@ -11,6 +11,9 @@ Suites:
     stability  DAG with k_max = 2, 4 and 8 x the true K (Cora, SBM K=10)
     beta       DAG on Cora and SBM K=10 with the group-sparsity weight beta = 5e-3
                (paper) ... 5
+    norm, auto DAG with readout_norm="layer" / "auto" on the real graphs
+    decoder    DAG with GraphMAE's decoder (decoder_layers=1, decoder_factorized=False) on
+               the real graphs
     gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
                under a time budget, written to ONE file given by --out (gpu_suite.py):
 
@@ -105,6 +108,10 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     "auto": [
         (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
     ],
+    # DAG only: GraphMAE's decoder (one plain GATConv(hidden, D) layer), beside "main"
+    "decoder": [
+        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+    ],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -124,6 +131,8 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{}]
     if suite == "beta":
         return [{"k_factor": 2, "beta": beta} for beta in BETAS]
+    if suite == "decoder":
+        return [{"k_factor": 2, "decoder_layers": 1, "decoder_factorized": False}]
     if suite in ("norm", "auto"):
         return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]

@@ -205,6 +205,13 @@ class DAG(BaseClusterer):
         heads: attention heads.
         mask_rate: share of nodes masked each step (0.5; 0.75 on PubMed in the paper).
         remask: "zero" (GraphMAE) or "token" (a learnable re-mask vector, GraphMAE2).
+        decoder_layers: GAT layers of the reconstruction decoder: 2 (default, the
+            paper's "2-layer GAT decoder") or 1 (GraphMAE's depth).
+        decoder_factorized: the decoder's last layer aggregates in the hidden width
+            and projects to D (True, default: fast on wide bag-of-words features) or is
+            a plain GATConv(hidden, D) as in GraphMAE (False); see
+            :class:`~graphclust.nn.gat.GATDecoder` and experiments/dag/README.md for
+            what each does to the encoder and to DAG.
         alpha: weight of the BPR loss (1e-2).
         beta: weight of the group-sparsity penalty (5e-3).
         lr: Adam learning rate.
@@ -275,6 +282,8 @@ class DAG(BaseClusterer):
         heads: int = 4,
         mask_rate: float = 0.5,
         remask: str = "zero",
+        decoder_layers: int = 2,
+        decoder_factorized: bool = True,
         alpha: float = 1e-2,
         beta: float = 5e-3,
         lr: float = 1e-3,
@@ -297,6 +306,8 @@ class DAG(BaseClusterer):
         self.heads = heads
         self.mask_rate = mask_rate
         self.remask = remask
+        self.decoder_layers = decoder_layers
+        self.decoder_factorized = decoder_factorized
         self.alpha = alpha
         self.beta = beta
         self.lr = lr
@@ -327,6 +338,8 @@ class DAG(BaseClusterer):
             raise ValueError("epochs and eval_every must be at least 1")
         if self.alpha < 0 or self.beta < 0:
             raise ValueError("alpha and beta must be non-negative")
+        if self.decoder_layers not in (1, 2):
+            raise ValueError(f"decoder_layers must be 1 or 2, got {self.decoder_layers!r}")
         if self.readout not in ("relu", "softmax"):
             raise ValueError(f"readout must be 'relu' or 'softmax', got {self.readout!r}")
         if self.readout_norm not in ("none", "layer", "auto"):
@@ -380,6 +393,8 @@ class DAG(BaseClusterer):
             self.heads,
             remask=self.remask,
             feat_dropout=self.input_dropout,
+            decoder_layers=self.decoder_layers,
+            decoder_factorized=self.decoder_factorized,
         ).to(device)
         self._readout = CommunityReadout(
             self.hidden, self.hidden, self.k_max, self.readout, norm

@@ -161,22 +161,31 @@ def gat_encoder(
 
 
 class GATDecoder(nn.Module):
-    """The 2-layer GAT decoder: ``[N, hidden] -> Z [N, D]``.
+    """The GAT decoder: ``[N, hidden] -> Z [N, D]``, one layer (GraphMAE) or two.
 
     The last GAT layer has one head and no activation, so that its output can match
-    features of any sign and scale. It aggregates in the hidden width and projects to D
-    afterwards: ``W2 sum_j a_ij W1 h_j`` is a GATConv to D whose weight is factorised as
-    W2 W1 (rank <= hidden, which a hidden -> D map has anyway when D > hidden), with
-    attention logits still a linear function of h_j. The functions it can represent
-    are those of a GATConv(hidden, D), but the per-edge messages are ``hidden`` wide
-    instead of D wide, which on bag-of-words features (D in the thousands) is most of
-    the training time.
+    features of any sign and scale. Two forms of that last layer:
+
+    - plain (``factorized=False``): a ``GATConv(hidden, D)``, GraphMAE's decoder. Its
+      per-edge messages are D wide.
+    - factorised (``factorized=True``): it aggregates in the hidden width and projects
+      to D afterwards: ``W2 sum_j a_ij W1 h_j`` is a GATConv to D whose weight is
+      factorised as W2 W1 (rank <= hidden, which a hidden -> D map has anyway when D >
+      hidden), with attention logits still a linear function of h_j. It represents the
+      same functions with ``hidden``-wide messages, which on bag-of-words features (D
+      in the thousands) saves most of the training time, but it does not train the
+      same way: on Cora at the paper's width the encoder's embeddings after 250 epochs
+      of reconstruction cluster far worse behind it (experiments/dag/README.md,
+      ``encoder_probe.py``).
 
     Args:
         hidden: input and hidden width (a multiple of ``heads``).
         out_channels: D.
-        heads: heads of the hidden layer.
+        heads: heads of the hidden layer (unused with one layer).
         feat_dropout, attn_dropout: as in :class:`GAT`.
+        num_layers: GAT layers (1: a single one-head layer, GraphMAE's depth; 2: a
+            PReLU hidden layer of ``heads`` heads before it).
+        factorized: the form of the last layer (above).
     """
 
     def __init__(
@@ -186,20 +195,24 @@ class GATDecoder(nn.Module):
         heads: int,
         feat_dropout: float = 0.2,
         attn_dropout: float = 0.1,
+        num_layers: int = 2,
+        factorized: bool = True,
     ) -> None:
         super().__init__()
+        if num_layers not in (1, 2):
+            raise ValueError(f"the decoder has 1 or 2 layers, got num_layers={num_layers}")
         self.gat = GAT(
             hidden,
             hidden,
-            hidden,
-            num_layers=2,
+            hidden if factorized else out_channels,
+            num_layers=num_layers,
             heads=heads,
             heads_out=1,
             feat_dropout=feat_dropout,
             attn_dropout=attn_dropout,
             activate_last=False,
         )
-        self.project = nn.Linear(hidden, out_channels)
+        self.project = nn.Linear(hidden, out_channels) if factorized else nn.Identity()
 
     def forward(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         return self.project(self.gat(h, edge_index))

@@ -115,6 +115,11 @@ class MaskedGraphAutoencoder(nn.Module):
         feat_dropout: dropout on every GAT layer's input (DAG's input dropout, 0.2).
         attn_dropout: dropout on attention coefficients (GraphMAE uses 0.1).
         gamma: SCE exponent (3 in DAG).
+        decoder_layers: GAT layers of the decoder (:class:`GATDecoder`): 1 is
+            GraphMAE's depth, 2 adds a hidden layer.
+        decoder_factorized: the decoder's last layer aggregates in the hidden width
+            and projects to D (True; fast on wide bag-of-words) or is a plain
+            GATConv(hidden, D) (False; GraphMAE's). See :class:`GATDecoder`.
     """
 
     def __init__(
@@ -126,6 +131,8 @@ class MaskedGraphAutoencoder(nn.Module):
         feat_dropout: float = 0.2,
         attn_dropout: float = 0.1,
         gamma: float = 3.0,
+        decoder_layers: int = 2,
+        decoder_factorized: bool = True,
     ) -> None:
         super().__init__()
         if remask not in ("zero", "token"):
@@ -140,7 +147,15 @@ class MaskedGraphAutoencoder(nn.Module):
         # a bias-free projection before re-masking, so a zero row stays zero
         self.to_decoder = nn.Linear(hidden, hidden, bias=False)
         self.remask_token = nn.Parameter(torch.zeros(1, hidden)) if remask == "token" else None
-        self.decoder = GATDecoder(hidden, in_channels, heads, feat_dropout, attn_dropout)
+        self.decoder = GATDecoder(
+            hidden,
+            in_channels,
+            heads,
+            feat_dropout,
+            attn_dropout,
+            num_layers=decoder_layers,
+            factorized=decoder_factorized,
+        )
 
     @property
     def mask_token(self) -> torch.Tensor:

@@ -214,6 +214,7 @@ def test_affiliation_labels_and_shares() -> None:
         ({"bpr_scale": "max"}, "bpr_scale"),
         ({"sparsity_warmup": -1}, "sparsity_warmup"),
         ({"max_time_s": 0.0}, "max_time_s"),
+        ({"decoder_layers": 3}, "decoder_layers"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:
@@ -288,3 +289,23 @@ def test_dead_readout_against_hand_cases() -> None:
 def test_is_k_free_and_has_no_n_clusters() -> None:
     assert DAG.k_free
     assert "n_clusters" not in DAG().get_params()
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("factorized", [True, False])
+def test_decoder_choice_reaches_the_model_and_fits(layers: int, factorized: bool) -> None:
+    model = DAG(
+        **SMALL,
+        epochs=3,
+        eval_every=3,
+        decoder_layers=layers,
+        decoder_factorized=factorized,
+        seed=0,
+    ).fit(_sbm())
+    convs = model._mae.decoder.gat.convs
+    assert len(convs) == layers
+    # plain: the last GATConv itself maps to the D features; factorised: to hidden
+    d = _sbm().num_features
+    assert convs[-1].out_channels == (SMALL["hidden"] if factorized else d)
+    assert model.get_params()["decoder_factorized"] == factorized
+    assert all(math.isfinite(v) for v in model.history_["sce"])

@@ -3,6 +3,7 @@ GATConv(hidden, D) holding the same function."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import to_undirected
@@ -34,18 +35,25 @@ def test_gat_rejects_bad_widths() -> None:
         raise AssertionError("hidden=6 with heads=4 must be refused")
 
 
-def test_decoder_last_layer_equals_gatconv_to_d() -> None:
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_decoder_last_layer_equals_gatconv_to_d(num_layers: int) -> None:
     """W2 (sum_j a_ij W1 h_j + b1) + b2 is GATConv(hidden, D) with W = W2 W1, attention
-    vectors a with W2^T a = a1, and bias W2 b1 + b2: same outputs."""
+    vectors a with W2^T a = a1, and bias W2 b1 + b2: same outputs. With one layer this
+    is GraphMAE's decoder, a single GATConv(hidden, D) on the re-masked embeddings."""
     torch.manual_seed(0)
     hidden, d = 6, 11
-    decoder = GATDecoder(hidden, d, heads=2, feat_dropout=0.0, attn_dropout=0.0).eval()
+    decoder = GATDecoder(
+        hidden, d, heads=2, feat_dropout=0.0, attn_dropout=0.0, num_layers=num_layers
+    ).eval()
+    assert len(decoder.gat.convs) == num_layers
     edge_index = _graph()
     h = torch.randn(12, hidden)
-    inner = decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
+    inner = h
+    if num_layers == 2:
+        inner = decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
     expected = decoder(h, edge_index)
 
-    last, project = decoder.gat.convs[1], decoder.project
+    last, project = decoder.gat.convs[-1], decoder.project
     w1, w2 = last.lin.weight.detach(), project.weight.detach()  # [h, h], [D, h]
     plain = GATConv(hidden, d, heads=1).eval()
     with torch.no_grad():
@@ -57,6 +65,33 @@ def test_decoder_last_layer_equals_gatconv_to_d() -> None:
             getattr(plain, name).copy_(a.reshape(1, 1, d))
         plain.bias.copy_(w2 @ last.bias.detach() + project.bias.detach())
     torch.testing.assert_close(plain(inner, edge_index), expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_plain_decoder_ends_in_a_gatconv_to_d(num_layers: int) -> None:
+    """factorized=False is GraphMAE's form: the last layer is GATConv(hidden, D) itself,
+    with no projection after it."""
+    torch.manual_seed(0)
+    hidden, d = 6, 11
+    decoder = GATDecoder(
+        hidden,
+        d,
+        heads=2,
+        feat_dropout=0.0,
+        attn_dropout=0.0,
+        num_layers=num_layers,
+        factorized=False,
+    ).eval()
+    last = decoder.gat.convs[-1]
+    assert (last.in_channels, last.out_channels, last.heads) == (hidden, d, 1)
+    edge_index, h = _graph(), torch.randn(12, hidden)
+    inner = h if num_layers == 1 else decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
+    torch.testing.assert_close(decoder(h, edge_index), last(inner, edge_index))
+
+
+def test_decoder_rejects_other_depths() -> None:
+    with pytest.raises(ValueError, match="1 or 2 layers"):
+        GATDecoder(8, 5, heads=2, num_layers=3)
 
 
 def test_decoder_output_has_no_activation() -> None:
