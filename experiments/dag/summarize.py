@@ -259,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         ("auto", "Real graphs, DAG with readout_norm='auto' (suite auto; compare with main)"),
         (
             "decoder",
-            "Real graphs, DAG with GraphMAE's decoder: one plain layer (suite decoder; "
-            "compare with main)",
+            "Real graphs, DAG with a plain last decoder layer, decoder_factorized=False "
+            "(suite decoder; compare with main)",
         ),
         ("synthetic", "Synthetic graphs (known K)"),
     ):

@@ -44,4 +44,5 @@ part knn 160 python3 experiments/knn/bench.py --device cuda --out "$OUT/knn_gpu.
 part swav 175 python3 experiments/swav/run.py --device cuda --budget 150 \
     --out "$OUT/swav_gpu.jsonl"
 part dag_full 175 python3 experiments/dag/run.py --suite gpu --device cuda \
-    --seeds 0,1,2,3,4,5,6,7,8,9 --only cora,citeseer --budget-s 150 --out "$OUT/dag_gpu.jsonl"
+    --seeds 0,1,2,3,4,5,6,7,8,9 --only cora,citeseer --budget-s 150 \
+    --set decoder_factorized=False --out "$OUT/dag_gpu.jsonl"

@@ -166,8 +166,8 @@ class GATDecoder(nn.Module):
     The last GAT layer has one head and no activation, so that its output can match
     features of any sign and scale. Two forms of that last layer:
 
-    - plain (``factorized=False``): a ``GATConv(hidden, D)``, GraphMAE's decoder. Its
-      per-edge messages are D wide.
+    - plain (``factorized=False``, default): a ``GATConv(hidden, D)``, GraphMAE's
+      decoder. Its per-edge messages are D wide.
     - factorised (``factorized=True``): it aggregates in the hidden width and projects
       to D afterwards: ``W2 sum_j a_ij W1 h_j`` is a GATConv to D whose weight is
       factorised as W2 W1 (rank <= hidden, which a hidden -> D map has anyway when D >
@@ -196,7 +196,7 @@ class GATDecoder(nn.Module):
         feat_dropout: float = 0.2,
         attn_dropout: float = 0.1,
         num_layers: int = 2,
-        factorized: bool = True,
+        factorized: bool = False,
     ) -> None:
         super().__init__()
         if num_layers not in (1, 2):

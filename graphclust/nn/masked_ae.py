@@ -117,9 +117,10 @@ class MaskedGraphAutoencoder(nn.Module):
         gamma: SCE exponent (3 in DAG).
         decoder_layers: GAT layers of the decoder (:class:`GATDecoder`): 1 is
             GraphMAE's depth, 2 adds a hidden layer.
-        decoder_factorized: the decoder's last layer aggregates in the hidden width
-            and projects to D (True; fast on wide bag-of-words) or is a plain
-            GATConv(hidden, D) (False; GraphMAE's). See :class:`GATDecoder`.
+        decoder_factorized: the decoder's last layer is a plain GATConv(hidden, D)
+            (False, default; GraphMAE's) or aggregates in the hidden width and projects
+            to D (True; faster on wide bag-of-words, but the encoder learns worse
+            behind it). See :class:`GATDecoder`.
     """
 
     def __init__(
@@ -132,7 +133,7 @@ class MaskedGraphAutoencoder(nn.Module):
         attn_dropout: float = 0.1,
         gamma: float = 3.0,
         decoder_layers: int = 2,
-        decoder_factorized: bool = True,
+        decoder_factorized: bool = False,
     ) -> None:
         super().__init__()
         if remask not in ("zero", "token"):

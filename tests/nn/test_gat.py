@@ -43,7 +43,13 @@ def test_decoder_last_layer_equals_gatconv_to_d(num_layers: int) -> None:
     torch.manual_seed(0)
     hidden, d = 6, 11
     decoder = GATDecoder(
-        hidden, d, heads=2, feat_dropout=0.0, attn_dropout=0.0, num_layers=num_layers
+        hidden,
+        d,
+        heads=2,
+        feat_dropout=0.0,
+        attn_dropout=0.0,
+        num_layers=num_layers,
+        factorized=True,
     ).eval()
     assert len(decoder.gat.convs) == num_layers
     edge_index = _graph()
