@@ -212,8 +212,8 @@ class DAG(BaseClusterer):
             in GraphMAE (False, default) or aggregates in the hidden width and projects
             to D (True: faster on wide bag-of-words features, this toolkit's default
             until 2026-11-28). Trained alone at the paper's Cora width, the factorised
-            layer leaves the encoder's embeddings at k-means NMI 0.16-0.33 where the
-            plain one gives 0.52-0.57, and DAG at the paper's full settings gains about
+            layer leaves the encoder's embeddings at k-means NMI 0.07-0.33 where the
+            plain one gives 0.51-0.57, and DAG at the paper's full settings gains about
             5 NMI points on Cora with the plain one; see
             :class:`~graphclust.nn.gat.GATDecoder` and experiments/dag/README.md.
         alpha: weight of the BPR loss (1e-2).
