@@ -35,28 +35,38 @@ def test_gat_rejects_bad_widths() -> None:
         raise AssertionError("hidden=6 with heads=4 must be refused")
 
 
-@pytest.mark.parametrize("num_layers", [1, 2])
-def test_decoder_last_layer_equals_gatconv_to_d(num_layers: int) -> None:
-    """W2 (sum_j a_ij W1 h_j + b1) + b2 is GATConv(hidden, D) with W = W2 W1, attention
-    vectors a with W2^T a = a1, and bias W2 b1 + b2: same outputs. With one layer this
-    is GraphMAE's decoder, a single GATConv(hidden, D) on the re-masked embeddings."""
+HIDDEN, D = 6, 11
+
+
+def _decoder_case(
+    num_layers: int, factorized: bool
+) -> tuple[GATDecoder, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A dropout-free decoder, a graph, its input h [12, HIDDEN] and the input of its
+    last GAT layer (h itself with one layer, the hidden layer's output with two)."""
     torch.manual_seed(0)
-    hidden, d = 6, 11
     decoder = GATDecoder(
-        hidden,
-        d,
+        HIDDEN,
+        D,
         heads=2,
         feat_dropout=0.0,
         attn_dropout=0.0,
         num_layers=num_layers,
-        factorized=True,
+        factorized=factorized,
     ).eval()
     assert len(decoder.gat.convs) == num_layers
-    edge_index = _graph()
-    h = torch.randn(12, hidden)
+    edge_index, h = _graph(), torch.randn(12, HIDDEN)
     inner = h
     if num_layers == 2:
         inner = decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
+    return decoder, edge_index, h, inner
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_decoder_last_layer_equals_gatconv_to_d(num_layers: int) -> None:
+    """W2 (sum_j a_ij W1 h_j + b1) + b2 is GATConv(hidden, D) with W = W2 W1, attention
+    vectors a with W2^T a = a1, and bias W2 b1 + b2: same outputs, at either depth."""
+    decoder, edge_index, h, inner = _decoder_case(num_layers, factorized=True)
+    hidden, d = HIDDEN, D
     expected = decoder(h, edge_index)
 
     last, project = decoder.gat.convs[-1], decoder.project
@@ -77,21 +87,9 @@ def test_decoder_last_layer_equals_gatconv_to_d(num_layers: int) -> None:
 def test_plain_decoder_ends_in_a_gatconv_to_d(num_layers: int) -> None:
     """factorized=False is GraphMAE's form: the last layer is GATConv(hidden, D) itself,
     with no projection after it."""
-    torch.manual_seed(0)
-    hidden, d = 6, 11
-    decoder = GATDecoder(
-        hidden,
-        d,
-        heads=2,
-        feat_dropout=0.0,
-        attn_dropout=0.0,
-        num_layers=num_layers,
-        factorized=False,
-    ).eval()
+    decoder, edge_index, h, inner = _decoder_case(num_layers, factorized=False)
     last = decoder.gat.convs[-1]
-    assert (last.in_channels, last.out_channels, last.heads) == (hidden, d, 1)
-    edge_index, h = _graph(), torch.randn(12, hidden)
-    inner = h if num_layers == 1 else decoder.gat.acts[0](decoder.gat.convs[0](h, edge_index))
+    assert (last.in_channels, last.out_channels, last.heads) == (HIDDEN, D, 1)
     torch.testing.assert_close(decoder(h, edge_index), last(inner, edge_index))
 
 
