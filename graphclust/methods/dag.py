@@ -344,6 +344,10 @@ class DAG(BaseClusterer):
             raise ValueError("alpha and beta must be non-negative")
         if self.decoder_layers not in (1, 2):
             raise ValueError(f"decoder_layers must be 1 or 2, got {self.decoder_layers!r}")
+        if not isinstance(self.decoder_factorized, bool):
+            raise ValueError(
+                f"decoder_factorized must be True or False, got {self.decoder_factorized!r}"
+            )
         if self.readout not in ("relu", "softmax"):
             raise ValueError(f"readout must be 'relu' or 'softmax', got {self.readout!r}")
         if self.readout_norm not in ("none", "layer", "auto"):

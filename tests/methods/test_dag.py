@@ -215,6 +215,7 @@ def test_affiliation_labels_and_shares() -> None:
         ({"sparsity_warmup": -1}, "sparsity_warmup"),
         ({"max_time_s": 0.0}, "max_time_s"),
         ({"decoder_layers": 3}, "decoder_layers"),
+        ({"decoder_factorized": "no"}, "decoder_factorized"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:
