@@ -61,8 +61,10 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import structured_negative_sampling
 
+from graphclust.assign.targets import student_t_assignment
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.ksearch import kmeans_k_search
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
@@ -240,6 +242,14 @@ class DAG(BaseClusterer):
             Measured over 10 seeds on six real graphs: "auto" restarts on every seed of
             polblogs and PubMed and on none of Cora, CiteSeer, ACM and DBLP, so it is
             the paper's model wherever the paper's readout learns.
+        k_readout: how the partition (and K) is read at each evaluation: "argmax"
+            (default, the paper: the non-empty argmax communities of C) or "kmeans"
+            (this toolkit's option: k-means on the encoder's embeddings H for every K
+            in 2..k_max, the K with the best modularity x Calinski-Harabasz(H), see
+            :func:`~graphclust.methods.ksearch.kmeans_k_search`; C still trains and
+            shapes H through the BPR loss). Checkpoints are selected the same way in
+            both. Measured in experiments/dag/README.md ("Reading K from the
+            embedding").
         input_dropout: dropout on the input of every GAT layer.
         batch_size: None trains on the whole graph each step. An integer switches to
             sampled-subgraph training for large graphs: each step trains on the subgraph
@@ -260,7 +270,9 @@ class DAG(BaseClusterer):
 
     Fitted attributes (besides the base ones):
         soft_assignments_: C of the selected checkpoint, rows normalised to sum 1 (a zero
-            row becomes uniform), over the K non-empty communities: [N, K].
+            row becomes uniform), over the K non-empty communities: [N, K]; with
+            ``k_readout="kmeans"`` the Student-t (DEC) assignment of H to the k-means
+            centres instead.
         embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
         selected_epoch_: the epoch of the kept checkpoint (1-based).
         epochs_run_: epochs actually trained (``epochs`` unless ``max_time_s`` cut in).
@@ -274,7 +286,8 @@ class DAG(BaseClusterer):
             used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
             ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
-            ``selection_score``.
+            ``selection_score``, and with ``k_readout="kmeans"`` also ``k_argmax`` (K
+            of C's argmax) and ``k_scores`` (the search's score for K = 2..k_max).
     """
 
     k_free: ClassVar[bool] = True
@@ -296,6 +309,7 @@ class DAG(BaseClusterer):
         eval_every: int = 50,
         readout: str = "relu",
         readout_norm: str = "auto",
+        k_readout: str = "argmax",
         input_dropout: float = 0.2,
         batch_size: int | None = None,
         bpr_scale: str = "sum",
@@ -320,6 +334,7 @@ class DAG(BaseClusterer):
         self.eval_every = eval_every
         self.readout = readout
         self.readout_norm = readout_norm
+        self.k_readout = k_readout
         self.input_dropout = input_dropout
         self.batch_size = batch_size
         self.bpr_scale = bpr_scale
@@ -354,6 +369,10 @@ class DAG(BaseClusterer):
             raise ValueError(
                 f"readout_norm must be 'none', 'layer' or 'auto', got {self.readout_norm!r}"
             )
+        if self.k_readout not in ("argmax", "kmeans"):
+            raise ValueError(f"k_readout must be 'argmax' or 'kmeans', got {self.k_readout!r}")
+        if self.k_readout == "kmeans" and self.k_max > n - 1:
+            raise ValueError(f"k_readout='kmeans' needs k_max <= N - 1 = {n - 1}, got {self.k_max}")
         if self.batch_size is not None and not (
             isinstance(self.batch_size, int) and self.batch_size >= 2
         ):
@@ -548,12 +567,23 @@ class DAG(BaseClusterer):
         c, scores = self._readout(h, adjacency)
         labels, columns = affiliation_labels(c, scores)
         labels, k = labels.cpu(), columns.numel()
+        extra = {}
+        if self.k_readout == "kmeans":
+            found = kmeans_k_search(h, edge_index_cpu, range(2, self.k_max + 1), seed=self.seed)
+            extra = {"k_argmax": k}
+            self.history_.setdefault("k_scores", []).append(list(found.scores.values()))
+            labels, k = found.labels, found.n_clusters
         q = modularity(edge_index_cpu, labels, num_nodes=labels.numel())
         ch = calinski_harabasz(x_cpu, labels)
         score = selection_score(q, ch, k)
-        self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
+        scores = {"modularity": q, "calinski_harabasz": ch, "selection_score": score}
+        self.log(eval_epoch=epoch, k=k, **scores, **extra)
         if selector.offer(score, epoch, None):
-            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu())
+            if self.k_readout == "kmeans":
+                shares = student_t_assignment(h.cpu().float(), found.centroids)
+            else:
+                shares = community_shares(c, columns).cpu()
+            selector.best = (labels, shares, h.cpu())
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from graphclust.methods.dag import (
     dead_readout,
     selection_score,
 )
+from graphclust.methods.ksearch import kmeans_k_search
 from graphclust.metrics import calinski_harabasz, modularity, nmi
 
 SMALL = {"k_max": 8, "hidden": 16, "heads": 2, "weight_decay": 0.0}
@@ -216,6 +217,8 @@ def test_affiliation_labels_and_shares() -> None:
         ({"max_time_s": 0.0}, "max_time_s"),
         ({"decoder_layers": 3}, "decoder_layers"),
         ({"decoder_factorized": "no"}, "decoder_factorized"),
+        ({"k_readout": "spectral"}, "k_readout"),
+        ({"k_readout": "kmeans", "k_max": 120}, "k_max <= N - 1"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:
@@ -310,3 +313,26 @@ def test_decoder_choice_reaches_the_model_and_fits(layers: int, factorized: bool
     assert convs[-1].out_channels == (SMALL["hidden"] if factorized else d)
     assert model.get_params()["decoder_factorized"] == factorized
     assert all(math.isfinite(v) for v in model.history_["sce"])
+
+
+def test_kmeans_k_readout_reads_the_partition_from_the_embeddings() -> None:
+    data = _sbm()
+    model = DAG(**SMALL, lr=1e-2, epochs=100, eval_every=25, k_readout="kmeans", seed=0)
+    model.fit(data)
+    assert 3 <= model.n_clusters_ <= 5
+    assert nmi(data.y, model.labels_) >= 0.75
+    n, k = data.num_nodes, model.n_clusters_
+    assert model.soft_assignments_.shape == (n, k)
+    torch.testing.assert_close(model.soft_assignments_.sum(1), torch.ones(n))
+    h = model.history_
+    assert len(h["k_argmax"]) == len(h["k_scores"]) == len(h["k"]) == 4
+    assert all(len(scores) == SMALL["k_max"] - 1 for scores in h["k_scores"])
+    best = h["eval_epoch"].index(float(model.selected_epoch_))
+    # the evaluation's K is the search's best K, and the kept labels are that partition
+    scores = h["k_scores"][best]
+    assert int(h["k"][best]) == 2 + max(range(len(scores)), key=lambda i: (scores[i], -i))
+    found = kmeans_k_search(model.embeddings_, data.edge_index, range(2, 9), seed=0)
+    assert torch.equal(found.labels, model.labels_)
+    q = modularity(data.edge_index, model.labels_)
+    ch = calinski_harabasz(data.x, model.labels_)
+    assert h["selection_score"][best] == pytest.approx(q * ch, rel=1e-5)
