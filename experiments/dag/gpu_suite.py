@@ -147,6 +147,8 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
         "truncated": truncated,
         "selected_epoch": model.selected_epoch_,
         "k_history": model.history_["k"],
+        "k_argmax": model.k_argmax_,
+        "k_search": model.k_search_,
         "fit_time_s": round(wall, 2),
         "device": device,
         "tf32": bool(torch.backends.cuda.matmul.allow_tf32),

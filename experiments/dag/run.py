@@ -14,6 +14,8 @@ Suites:
     norm, auto DAG with readout_norm="layer" / "auto" on the real graphs
     decoder    DAG with a plain last decoder layer (decoder_factorized=False) on the
                real graphs
+    kreadout   the "decoder" suite's DAG with k_readout="kmeans" (K read from the
+               embeddings by k-means and modularity x Calinski-Harabasz)
     gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
                under a time budget, written to ONE file given by --out (gpu_suite.py):
 
@@ -122,6 +124,12 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     "decoder": [
         (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
     ],
+    # DAG only: the partition read from the embeddings (k_readout="kmeans": k-means for
+    # K = 2..k_max, the best modularity x CH(H)), otherwise the "decoder" suite's model:
+    # the same training, seed for seed, with another read-out
+    "kreadout": [
+        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+    ],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -143,6 +151,8 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{"k_factor": 2, "beta": beta} for beta in BETAS]
     if suite == "decoder":
         return [{"k_factor": 2, "decoder_factorized": False}]
+    if suite == "kreadout":
+        return [{"k_factor": 2, "decoder_factorized": False, "k_readout": "kmeans"}]
     if suite in ("norm", "auto"):
         return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]
@@ -245,6 +255,8 @@ def run(
                     if method == "dag":
                         record["selected_epoch"] = model.selected_epoch_
                         record["k_history"] = model.history_["k"]
+                        record["k_argmax"] = model.k_argmax_
+                        record["k_search"] = model.k_search_
                         record["readout_norm_used"] = model.readout_norm_
                         record["readout_check"] = model.readout_check_
                         if seed == seeds[0]:

@@ -262,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
             "Real graphs, DAG with a plain last decoder layer, decoder_factorized=False "
             "(suite decoder; compare with main)",
         ),
+        (
+            "kreadout",
+            "Real graphs, DAG with K read from the embeddings, k_readout='kmeans' "
+            "(suite kreadout; the same training as decoder, seed for seed)",
+        ),
         ("synthetic", "Synthetic graphs (known K)"),
     ):
         if any(r["suite"] == suite for r in records):

@@ -242,14 +242,15 @@ class DAG(BaseClusterer):
             Measured over 10 seeds on six real graphs: "auto" restarts on every seed of
             polblogs and PubMed and on none of Cora, CiteSeer, ACM and DBLP, so it is
             the paper's model wherever the paper's readout learns.
-        k_readout: how the partition (and K) is read at each evaluation: "argmax"
-            (default, the paper: the non-empty argmax communities of C) or "kmeans"
-            (this toolkit's option: k-means on the encoder's embeddings H for every K
-            in 2..k_max, the K with the best modularity x Calinski-Harabasz(H), see
-            :func:`~graphclust.methods.ksearch.kmeans_k_search`; C still trains and
-            shapes H through the BPR loss). Checkpoints are selected the same way in
-            both. Measured in experiments/dag/README.md ("Reading K from the
-            embedding").
+        k_readout: how the returned partition (and K) is read from the selected
+            checkpoint: "argmax" (default, the paper: the non-empty argmax communities
+            of C) or "kmeans" (this toolkit's option: k-means on that checkpoint's
+            embeddings H for every K in 2..k_max, the K with the best modularity x
+            Calinski-Harabasz(H), see
+            :func:`~graphclust.methods.ksearch.kmeans_k_search`). Training and the
+            checkpoint selection are the same in both (the selection scores C's
+            argmax partitions), so the two differ only in the read-out. Measured in
+            experiments/dag/README.md ("Reading K from the embeddings").
         input_dropout: dropout on the input of every GAT layer.
         batch_size: None trains on the whole graph each step. An integer switches to
             sampled-subgraph training for large graphs: each step trains on the subgraph
@@ -273,6 +274,10 @@ class DAG(BaseClusterer):
             row becomes uniform), over the K non-empty communities: [N, K]; with
             ``k_readout="kmeans"`` the Student-t (DEC) assignment of H to the k-means
             centres instead.
+        k_argmax_: K of C's argmax partition at the selected checkpoint (equal to
+            ``n_clusters_`` with ``k_readout="argmax"``).
+        k_search_: with ``k_readout="kmeans"``, the search's score for every K
+            ({K: modularity x CH(H)}); None otherwise.
         embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
         selected_epoch_: the epoch of the kept checkpoint (1-based).
         epochs_run_: epochs actually trained (``epochs`` unless ``max_time_s`` cut in).
@@ -286,8 +291,7 @@ class DAG(BaseClusterer):
             used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
             ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
-            ``selection_score``, and with ``k_readout="kmeans"`` also ``k_argmax`` (K
-            of C's argmax) and ``k_scores`` (the search's score for K = 2..k_max).
+            ``selection_score`` (of C's argmax partition, whatever ``k_readout``).
     """
 
     k_free: ClassVar[bool] = True
@@ -496,6 +500,13 @@ class DAG(BaseClusterer):
         self.epochs_run_ = epoch
         labels, shares, h = selector.best
         self.selected_epoch_ = selector.best_step
+        self.k_argmax_ = shares.size(1)
+        self.k_search_ = None
+        if self.k_readout == "kmeans":
+            found = kmeans_k_search(h, data.edge_index, range(2, self.k_max + 1), seed=self.seed)
+            labels = found.labels
+            shares = student_t_assignment(h.float(), found.centroids)
+            self.k_search_ = found.scores
         self.labels_ = labels
         self.n_clusters_ = shares.size(1)
         self.soft_assignments_ = shares
@@ -567,23 +578,12 @@ class DAG(BaseClusterer):
         c, scores = self._readout(h, adjacency)
         labels, columns = affiliation_labels(c, scores)
         labels, k = labels.cpu(), columns.numel()
-        extra = {}
-        if self.k_readout == "kmeans":
-            found = kmeans_k_search(h, edge_index_cpu, range(2, self.k_max + 1), seed=self.seed)
-            extra = {"k_argmax": k}
-            self.history_.setdefault("k_scores", []).append(list(found.scores.values()))
-            labels, k = found.labels, found.n_clusters
         q = modularity(edge_index_cpu, labels, num_nodes=labels.numel())
         ch = calinski_harabasz(x_cpu, labels)
         score = selection_score(q, ch, k)
-        scores = {"modularity": q, "calinski_harabasz": ch, "selection_score": score}
-        self.log(eval_epoch=epoch, k=k, **scores, **extra)
+        self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
         if selector.offer(score, epoch, None):
-            if self.k_readout == "kmeans":
-                shares = student_t_assignment(h.cpu().float(), found.centroids)
-            else:
-                shares = community_shares(c, columns).cpu()
-            selector.best = (labels, shares, h.cpu())
+            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu())
 
 
 __all__ = [

@@ -15,8 +15,8 @@ here applied across K in one space instead of across checkpoints. Labels are nev
 read.
 
 A use in this toolkit: ``DAG(k_readout="kmeans")`` reads its partition this way from
-the encoder's embeddings at every evaluation (experiments/dag/README.md, "Reading K
-from the embedding").
+the embeddings of its selected checkpoint (experiments/dag/README.md, "Reading K from
+the embeddings").
 
 Cost: ``len(k_range) x n_init`` k-means runs on [N, d], plus one O(E) modularity and
 one O(N d) CH per K.
