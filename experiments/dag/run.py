@@ -72,6 +72,9 @@ PAPER = {
 }
 
 
+REAL = ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+
+
 def sbm(k: int) -> tuple[str, dict]:
     """Balanced SBM with 100-node blocks: expected intra degree 10, inter degree 3;
     weak features (signal 0.5 in 32 dimensions) so that the graph matters."""
@@ -122,13 +125,19 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     # DAG only: the decoder's last layer a plain GATConv(hidden, D) as in GraphMAE
     # (decoder_factorized=False, now the default), beside "main" (factorised)
     "decoder": [
-        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+        *[(name, {}) for name in REAL],
+        sbm(5),
+        sbm(10),
+        sbm(20),
     ],
     # DAG only: the partition read from the embeddings (k_readout="kmeans": k-means for
     # K = 2..k_max, the best modularity x CH(H)), otherwise the "decoder" suite's model:
     # the same training, seed for seed, with another read-out
     "kreadout": [
-        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
+        *[(name, {}) for name in REAL],
+        sbm(5),
+        sbm(10),
+        sbm(20),
     ],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
@@ -200,6 +209,7 @@ def save_history(label: str, model: DAG, tag: str) -> None:
         "w_epochs": list(range(1, len(h["loss"]) + 1, 5)),
         "selected_epoch": model.selected_epoch_,
         "n_clusters": model.n_clusters_,
+        "k_readout": model.k_readout,
     }
     (HISTORIES / f"{label}_{tag}.json").write_text(json.dumps(payload))
 

@@ -163,8 +163,10 @@ def plot_histories() -> list[str]:
             label="K of the training pass",
         )
         ax_k.plot(h["eval_epoch"], h["k"], "o-", label="K at evaluation")
+        # k_readout="kmeans" fits read K from the embeddings, not from the curve's argmax
+        how = "K read from the embeddings" if h.get("k_readout") == "kmeans" else "K"
         ax_k.axvline(
-            h["selected_epoch"], color="red", ls="--", label=f"selected (K = {h['n_clusters']})"
+            h["selected_epoch"], color="red", ls="--", label=f"selected ({how} = {h['n_clusters']})"
         )
         ax_k.set_xlabel("epoch")
         ax_k.set_ylabel("number of non-empty communities K")
