@@ -9,7 +9,7 @@ scored by
 
 Newman modularity on the graph times the Calinski-Harabasz variance ratio in the space
 k-means clustered. Neither factor alone finds K: modularity keeps rising with K on
-sparse citation graphs (it picked K = 11-12 of 12 candidates on CiteSeer), and CH in a
+sparse citation graphs (K = 11-12 of 12 candidates on CiteSeer, in a probe), and CH in a
 fixed space favours few clusters; their product is DAG's own checkpoint criterion,
 here applied across K in one space instead of across checkpoints. Labels are never
 read.
