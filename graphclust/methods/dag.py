@@ -12,7 +12,8 @@ The model has three parts trained together, L = L_SCE + alpha L_BPR + beta L_GS:
    edge: L_BPR = -sum_{(i,j) in E} ln sigmoid(C_i.C_j - C_i.C_u).
 3. Community number search: the group-sparsity norm sum_k ||W[:, k]||_2 of the readout's
    last weight drives unneeded columns to zero. K is the number of non-empty argmax
-   communities of C.
+   communities of C. (``k_readout="kmeans"`` instead reads K from the kept embeddings,
+   :func:`graphclust.methods.ksearch.kmeans_k_search`.)
 
 The BPR term is the paper's sum over the edges (both directions of each), written as
 |E| x the mean over the sampled triples so that a sampled subgraph estimates it without
@@ -64,22 +65,11 @@ from torch_geometric.utils import structured_negative_sampling
 from graphclust.assign.targets import student_t_assignment
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.methods.ksearch import kmeans_k_search
+from graphclust.methods.ksearch import kmeans_k_search, selection_score
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
 from graphclust.utils import seed_everything
-
-
-def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
-    """The label-free checkpoint score: modularity x Calinski-Harabasz.
-
-    A partition with fewer than 2 non-empty communities scores -inf: both factors are
-    degenerate there (modularity 0, CH undefined), and the product must never prefer it.
-    """
-    if n_clusters < 2 or not math.isfinite(modularity_value) or not math.isfinite(ch_value):
-        return -math.inf
-    return modularity_value * ch_value
 
 
 class CheckpointSelector:

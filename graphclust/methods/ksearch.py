@@ -34,6 +34,18 @@ from sklearn.cluster import KMeans as _SklearnKMeans
 from graphclust.metrics import calinski_harabasz, modularity
 
 
+def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
+    """The label-free score of a partition: modularity x Calinski-Harabasz (DAG ranks
+    checkpoints by it, :func:`kmeans_k_search` numbers of clusters).
+
+    A partition with fewer than 2 non-empty communities scores -inf: both factors are
+    degenerate there (modularity 0, CH undefined), and the product must never prefer it.
+    """
+    if n_clusters < 2 or not math.isfinite(modularity_value) or not math.isfinite(ch_value):
+        return -math.inf
+    return modularity_value * ch_value
+
+
 @dataclass
 class KSearchResult:
     """The chosen partition and the whole search.
@@ -96,8 +108,8 @@ def kmeans_k_search(
         labels = torch.from_numpy(km.labels_).long()
         q = modularity(edge_index, labels, num_nodes=n)
         ch = calinski_harabasz(h, labels)
-        degenerate = int(labels.unique().numel()) < 2 or not math.isfinite(q * ch)
-        scores[k], q_values[k] = (-math.inf if degenerate else q * ch), q
+        scores[k] = selection_score(q, ch, int(labels.unique().numel()))
+        q_values[k] = q
         if best is None or scores[k] > best[0]:
             best = (scores[k], labels, torch.from_numpy(km.cluster_centers_).float())
     assert best is not None  # candidates is non-empty
@@ -107,4 +119,4 @@ def kmeans_k_search(
     return KSearchResult(labels, centroids[used], int(used.numel()), scores, q_values)
 
 
-__all__ = ["KSearchResult", "kmeans_k_search"]
+__all__ = ["KSearchResult", "kmeans_k_search", "selection_score"]
