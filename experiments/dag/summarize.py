@@ -213,21 +213,27 @@ def paper_lines(records: list[dict], suite: str = "main") -> list[str]:
         ]
         if not runs:
             continue
-        ms = [r["metrics"] for r in runs]
-        nmi_, edge_ = np.mean([m["nmi"] for m in ms]), np.mean([m["edge"] for m in ms])
-        k_err = np.mean([m["abs_k_error"] for m in ms])
-        met = [
-            ("NMI", nmi_ >= p_nmi),
-            ("EDGE", edge_ >= p_edge),
-            ("abs(K - K_true) <= 1", k_err <= 1),
-        ]
-        verdict = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met)
-        lines.append(
-            f"| {dataset} | {p_nmi} / {p_edge} / {p_k} | {len(runs)} | "
-            f"{cell([m['nmi'] for m in ms])}"
-            f" | {cell([m['edge'] for m in ms])} | {cell([m['k'] for m in ms], 1)} | "
-            f"{verdict} |"
-        )
+        rows = [(dataset, [r["metrics"] for r in runs])]
+        if all(r.get("metrics_argmax") for r in runs):
+            # k_readout="kmeans" fits also record the paper's argmax read-out
+            rows.append(
+                (f"{dataset} (argmax read-out, same fits)", [r["metrics_argmax"] for r in runs])
+            )
+        for label, ms in rows:
+            nmi_, edge_ = np.mean([m["nmi"] for m in ms]), np.mean([m["edge"] for m in ms])
+            k_err = np.mean([m["abs_k_error"] for m in ms])
+            met = [
+                ("NMI", nmi_ >= p_nmi),
+                ("EDGE", edge_ >= p_edge),
+                ("abs(K - K_true) <= 1", k_err <= 1),
+            ]
+            verdict = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met)
+            lines.append(
+                f"| {label} | {p_nmi} / {p_edge} / {p_k} | {len(runs)} | "
+                f"{cell([m['nmi'] for m in ms])}"
+                f" | {cell([m['edge'] for m in ms])} | {cell([m['k'] for m in ms], 1)} | "
+                f"{verdict} |"
+            )
     return lines
 
 

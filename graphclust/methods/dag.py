@@ -264,8 +264,11 @@ class DAG(BaseClusterer):
             row becomes uniform), over the K non-empty communities: [N, K]; with
             ``k_readout="kmeans"`` the Student-t (DEC) assignment of H to the k-means
             centres instead.
-        k_argmax_: K of C's argmax partition at the selected checkpoint (equal to
-            ``n_clusters_`` with ``k_readout="argmax"``).
+        labels_argmax_: C's argmax partition at the selected checkpoint (equal to
+            ``labels_`` with ``k_readout="argmax"``), so one fit gives both
+            read-outs.
+        k_argmax_: K of that partition (equal to ``n_clusters_`` with
+            ``k_readout="argmax"``).
         k_search_: with ``k_readout="kmeans"``, the search's score for every K
             ({K: modularity x CH(H)}); None otherwise.
         embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
@@ -490,6 +493,7 @@ class DAG(BaseClusterer):
         self.epochs_run_ = epoch
         labels, shares, h = selector.best
         self.selected_epoch_ = selector.best_step
+        self.labels_argmax_ = labels
         self.k_argmax_ = shares.size(1)
         self.k_search_ = None
         if self.k_readout == "kmeans":

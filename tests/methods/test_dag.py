@@ -325,6 +325,9 @@ def test_kmeans_k_readout_reads_the_partition_from_the_embeddings() -> None:
     assert model.selected_epoch_ == paper.selected_epoch_
     torch.testing.assert_close(model.embeddings_, paper.embeddings_)
     assert model.k_argmax_ == paper.n_clusters_ == paper.k_argmax_
+    # one fit gives both read-outs: the paper's partition is kept beside the k-means one
+    assert torch.equal(model.labels_argmax_, paper.labels_)
+    assert torch.equal(paper.labels_argmax_, paper.labels_)
     assert paper.k_search_ is None
     # the partition is the search's best K on the kept embeddings
     found = kmeans_k_search(model.embeddings_, data.edge_index, range(2, 9), seed=0)
