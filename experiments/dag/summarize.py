@@ -275,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             "Real graphs, DAG with K read from the embeddings, k_readout='kmeans' "
             "(suite kreadout; the same training as decoder, seed for seed)",
         ),
+        (
+            "detach",
+            "Real graphs, DAG with detach_readout=True and k_readout='kmeans' "
+            "(suite detach; compare with kreadout)",
+        ),
         ("synthetic", "Synthetic graphs (known K)"),
     ):
         if any(r["suite"] == suite for r in records):
