@@ -50,9 +50,10 @@ def load(extra: list[Path] | None = None) -> list[dict]:
         if record["suite"].startswith("gpu") and record.get("device") == "cpu":
             # the gpu suite run on a CPU; "gpu-<overrides>" becomes "full-cpu-<overrides>"
             record["suite"] = "full-cpu" + record["suite"][len("gpu") :]
-        m = record["metrics"]
-        m["edge_minus_trivial"] = m["edge"] - m["edge_trivial"]
-        m["abs_k_error"] = abs(m["k"] - record["true_k"])
+        for m in (record["metrics"], record.get("metrics_argmax")):
+            if m:  # metrics_argmax: the argmax read-out of a k_readout="kmeans" fit
+                m["edge_minus_trivial"] = m["edge"] - m["edge_trivial"]
+                m["abs_k_error"] = abs(m["k"] - record["true_k"])
     return records
 
 

@@ -42,8 +42,9 @@ raised NMI (``detach_readout=True`` dropped it from 0.41 to 0.16). With the plai
 decoder layer (the default since) the finding reverses at the paper's full settings:
 the joint training pulls the encoder away from the classes after epoch 50, and
 ``detach_readout=True`` (reconstruction alone shapes the encoder) with
-``k_readout="kmeans"`` is this toolkit's best DAG configuration on Cora and CiteSeer,
-above the paper's NMI there (experiments/dag/README.md, "Detaching the readout"). At
+``k_readout="kmeans"`` is this toolkit's best DAG configuration on Cora and CiteSeer:
+above the paper's NMI on CiteSeer (7 seeds), 1.3 points below it on Cora (2 seeds, one above)
+(experiments/dag/README.md, "Detaching the readout"). At
 reduced width it is mixed (better on Cora and CiteSeer, worse on ACM), so the defaults
 stay the paper's.
 
@@ -258,8 +259,8 @@ class DAG(BaseClusterer):
             or "mean" (the mean over the sampled triples).
         detach_readout: train the readout on H.detach(), so the BPR loss does not
             shape the encoder (False: the paper's joint training). With
-            ``k_readout="kmeans"`` this is the configuration that beats the paper's
-            NMI on Cora and CiteSeer at its full settings (see the module docstring).
+            ``k_readout="kmeans"`` this is the toolkit's best configuration at the
+            paper's full settings on Cora and CiteSeer (see the module docstring).
         sparsity_warmup: epochs over which beta ramps linearly from 0 to its value
             (0: the paper's constant beta).
         max_time_s: stop training after the first epoch that ends past this many
