@@ -63,8 +63,9 @@ SMOKE = {"hidden": 16, "heads": 2, "epochs": 4, "eval_every": 2}
 ORDER = ("pubmed", "cora", "citeseer")
 K_FACTOR = 2
 # seconds kept free after training for k_readout="kmeans" (the k-means search over
-# K = 2..k_max). Measured on one thread with three processes on two cores, embeddings
-# of the paper's widths: Cora 11 s, CiteSeer 6 s, PubMed 53 s; about twice the worst.
+# K = 2..k_max). Measured with kmeans_k_search on ReLU(X R), R a random projection of
+# the features to the paper's widths, one thread, three processes on two cores: Cora
+# 11 s, CiteSeer 6 s, PubMed 53 s; the margin is about twice the worst.
 KSEARCH_MARGIN_S = 120.0
 
 _DATA: dict[str, Any] = {}
