@@ -43,7 +43,7 @@ decoder layer (the default since) the finding reverses at the paper's full setti
 the joint training pulls the encoder away from the classes after epoch 50, and
 ``detach_readout=True`` (reconstruction alone shapes the encoder) with
 ``k_readout="kmeans"`` is this toolkit's best DAG configuration on Cora and CiteSeer:
-above the paper's NMI on CiteSeer (7 seeds), 1.3 points below it on Cora (2 seeds, one above)
+above the paper's NMI on CiteSeer (9 seeds), 1.3 points below it on Cora (2 seeds, one above)
 (experiments/dag/README.md, "Detaching the readout"). At
 reduced width it is mixed (better on Cora and CiteSeer, worse on ACM), so the defaults
 stay the paper's.
