@@ -15,13 +15,14 @@ in every record).
 Time guard: every job gets the deadline ``start + budget``. A worker does not start a
 job with less than ``min_start_s`` left, and a started fit stops training (DAG's
 ``max_time_s``) when the deadline comes, evaluates and returns its best checkpoint
-so far, flagged ``truncated``; with ``k_readout="kmeans"`` it stops ``KSEARCH_MARGIN_S``
-(per dataset) earlier, leaving time for the k-means search over K that follows training (without that
-margin a fit cut by the deadline was still searching when the parent gave up, and was
-lost as ``time_up``). The parent stops waiting ``grace_s`` after the
-deadline, terminates the workers and records every unfinished job as ``time_up``.
-Each run appends to the output file (JSON lines) a header line, one line per job
-(result or skip) and a footer with the counts and the total wall time.
+so far, flagged ``truncated``; with ``k_readout="kmeans"`` it stops
+``KSEARCH_MARGIN_S`` (per dataset) earlier, leaving time for the k-means search over K
+that follows training (without that margin a fit cut by the deadline was still
+searching when the parent gave up, and was lost as ``time_up``). The parent stops
+waiting ``grace_s`` after the deadline, terminates the workers and records every
+unfinished job as ``time_up``. Each run appends to the output file (JSON lines) a
+header line, one line per job (result or skip) and a footer with the counts and the
+total wall time.
 """
 
 from __future__ import annotations
@@ -96,6 +97,28 @@ def job_params(name: str, smoke: bool, overrides: dict[str, Any]) -> dict[str, A
     return params
 
 
+def dag_record_fields(model: Any, data: Any) -> dict[str, Any]:
+    """The DAG-specific fields of a benchmark record (this suite's and run.py's): the
+    kept checkpoint, K per evaluation, both read-outs and the readout check."""
+    from graphclust.metrics import evaluate_partition
+
+    fields = {
+        "selected_epoch": model.selected_epoch_,
+        "k_history": model.history_["k"],
+        "k_argmax": model.k_argmax_,
+        "k_search": model.k_search_,
+        # the paper's read-out of the same fit, when the returned one is k-means
+        "metrics_argmax": (
+            evaluate_partition(model.labels_argmax_, data) if model.k_readout == "kmeans" else None
+        ),
+        "readout_norm_used": model.readout_norm_,
+        "readout_check": model.readout_check_,
+    }
+    if "readout_k" in model.history_:  # selection="readout": K of each checkpoint's search
+        fields["readout_k_history"] = model.history_["readout_k"]
+    return fields
+
+
 def _init_worker(threads: int) -> None:
     import torch
 
@@ -154,16 +177,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
         "k": metrics["k"],
         "epochs_run": model.epochs_run_,
         "truncated": truncated,
-        "selected_epoch": model.selected_epoch_,
-        "k_history": model.history_["k"],
-        "k_argmax": model.k_argmax_,
-        # the paper's read-out of the same fit, when the returned one is k-means
-        "metrics_argmax": (
-            evaluate_partition(model.labels_argmax_, data)
-            if params.get("k_readout") == "kmeans"
-            else None
-        ),
-        "k_search": model.k_search_,
+        **dag_record_fields(model, data),
         "fit_time_s": round(wall, 2),
         "device": device,
         "tf32": bool(torch.backends.cuda.matmul.allow_tf32),

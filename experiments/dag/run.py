@@ -18,6 +18,8 @@ Suites:
                embeddings by k-means and modularity x Calinski-Harabasz)
     detach     the "kreadout" suite's DAG with detach_readout=True (the readout
                trained on the encoder's output without shaping it); both read-outs
+    detachsel  the "detach" suite's DAG with selection="readout" (every checkpoint
+               scored by its k-means read-out instead of C's argmax partition)
     gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
                under a time budget, written to ONE file given by --out (gpu_suite.py):
 
@@ -40,6 +42,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from gpu_suite import dag_record_fields  # experiments/dag is this script's folder
 
 from graphclust.bench.environment import run_context
 from graphclust.bench.memory import peak_rss_mb, reset_peak_rss
@@ -150,6 +153,14 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         sbm(10),
         sbm(20),
     ],
+    # DAG only: the "detach" suite's model with the checkpoint selection scoring the
+    # k-means read-out of every checkpoint (selection="readout"), seed for seed
+    "detachsel": [
+        *[(name, {}) for name in REAL],
+        sbm(5),
+        sbm(10),
+        sbm(20),
+    ],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -173,15 +184,14 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{"k_factor": 2, "decoder_factorized": False}]
     if suite == "kreadout":
         return [{"k_factor": 2, "decoder_factorized": False, "k_readout": "kmeans"}]
-    if suite == "detach":
-        return [
-            {
-                "k_factor": 2,
-                "decoder_factorized": False,
-                "detach_readout": True,
-                "k_readout": "kmeans",
-            }
-        ]
+    if suite in ("detach", "detachsel"):
+        detach = {
+            "k_factor": 2,
+            "decoder_factorized": False,
+            "detach_readout": True,
+            "k_readout": "kmeans",
+        }
+        return [detach | ({"selection": "readout"} if suite == "detachsel" else {})]
     if suite in ("norm", "auto"):
         return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]
@@ -283,16 +293,7 @@ def run(
                         "machine": context["machine"],
                     }
                     if method == "dag":
-                        record["selected_epoch"] = model.selected_epoch_
-                        record["k_history"] = model.history_["k"]
-                        record["k_argmax"] = model.k_argmax_
-                        record["k_search"] = model.k_search_
-                        if model.k_readout == "kmeans":  # the paper's read-out, same fit
-                            record["metrics_argmax"] = evaluate_partition(
-                                model.labels_argmax_, data
-                            )
-                        record["readout_norm_used"] = model.readout_norm_
-                        record["readout_check"] = model.readout_check_
+                        record |= dag_record_fields(model, data)
                         if seed == seeds[0]:
                             save_history(label, model, f"{suite}_{tag}")
                     with RESULTS.open("a") as handle:

@@ -281,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
             "Real graphs, DAG with detach_readout=True and k_readout='kmeans' "
             "(suite detach; compare with kreadout)",
         ),
+        (
+            "detachsel",
+            "Real graphs, the detach suite's DAG with selection='readout' (checkpoints "
+            "scored by their k-means read-out; suite detachsel, compare with detach)",
+        ),
         ("synthetic", "Synthetic graphs (known K)"),
     ):
         if any(r["suite"] == suite for r in records):

@@ -73,7 +73,7 @@ from torch_geometric.utils import structured_negative_sampling
 from graphclust.assign.targets import student_t_assignment
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.methods.ksearch import kmeans_k_search, selection_score
+from graphclust.methods.ksearch import KSearchResult, kmeans_k_search, selection_score
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
@@ -245,10 +245,20 @@ class DAG(BaseClusterer):
             of C) or "kmeans" (this toolkit's option: k-means on that checkpoint's
             embeddings H for every K in 2..k_max, the K with the best modularity x
             Calinski-Harabasz(H), see
-            :func:`~graphclust.methods.ksearch.kmeans_k_search`). Training and the
-            checkpoint selection are the same in both (the selection scores C's
-            argmax partitions), so the two differ only in the read-out. Measured in
-            experiments/dag/README.md ("Reading K from the embeddings").
+            :func:`~graphclust.methods.ksearch.kmeans_k_search`). Training is the same
+            in both; with ``selection="argmax"`` so is the kept checkpoint, and the
+            two differ only in the read-out. Measured in experiments/dag/README.md
+            ("Reading K from the embeddings").
+        selection: which partition of a checkpoint the label-free selection scores
+            (modularity x Calinski-Harabasz on the input features): "argmax"
+            (default, the paper: C's argmax partition, whatever ``k_readout``) or
+            "readout" (the partition ``k_readout`` would return: with
+            ``k_readout="kmeans"`` a k-means search over K at every evaluation, whose
+            result at the kept checkpoint is then returned; with "argmax" the same as
+            "argmax"). With a readout that never learns (C's argmax one community at
+            every checkpoint, as with ``detach_readout=True`` on PubMed) "argmax"
+            scores every checkpoint -inf and keeps the first. Cost: one search per
+            evaluation, (k_max - 1) x 5 k-means runs on H.
         input_dropout: dropout on the input of every GAT layer.
         batch_size: None trains on the whole graph each step. An integer switches to
             sampled-subgraph training for large graphs: each step trains on the subgraph
@@ -294,7 +304,10 @@ class DAG(BaseClusterer):
             used) and
             ``w_col_norms`` (a list of k_max floats per epoch); per evaluation
             ``eval_epoch``, ``k``, ``modularity``, ``calinski_harabasz``,
-            ``selection_score`` (of C's argmax partition, whatever ``k_readout``).
+            ``selection_score`` (of C's argmax partition, whatever ``k_readout``) and,
+            with ``selection="readout"`` and ``k_readout="kmeans"``, ``readout_k``,
+            ``readout_modularity``, ``readout_calinski_harabasz`` and
+            ``readout_selection_score`` (of the k-means read-out; the one selected on).
     """
 
     k_free: ClassVar[bool] = True
@@ -317,6 +330,7 @@ class DAG(BaseClusterer):
         readout: str = "relu",
         readout_norm: str = "auto",
         k_readout: str = "argmax",
+        selection: str = "argmax",
         input_dropout: float = 0.2,
         batch_size: int | None = None,
         bpr_scale: str = "sum",
@@ -342,6 +356,7 @@ class DAG(BaseClusterer):
         self.readout = readout
         self.readout_norm = readout_norm
         self.k_readout = k_readout
+        self.selection = selection
         self.input_dropout = input_dropout
         self.batch_size = batch_size
         self.bpr_scale = bpr_scale
@@ -380,6 +395,11 @@ class DAG(BaseClusterer):
             raise ValueError(f"k_readout must be 'argmax' or 'kmeans', got {self.k_readout!r}")
         if self.k_readout == "kmeans" and self.k_max > n - 1:
             raise ValueError(f"k_readout='kmeans' needs k_max <= N - 1 = {n - 1}, got {self.k_max}")
+        if self.selection not in ("argmax", "readout"):
+            raise ValueError(
+                f"selection must be 'argmax' (score C's argmax partitions, the paper) or "
+                f"'readout' (score the partition k_readout returns), got {self.selection!r}"
+            )
         if self.batch_size is not None and not (
             isinstance(self.batch_size, int) and self.batch_size >= 2
         ):
@@ -501,13 +521,14 @@ class DAG(BaseClusterer):
             if out_of_time:
                 break
         self.epochs_run_ = epoch
-        labels, shares, h = selector.best
+        labels, shares, h, found = selector.best
         self.selected_epoch_ = selector.best_step
         self.labels_argmax_ = labels
         self.k_argmax_ = shares.size(1)
         self.k_search_ = None
         if self.k_readout == "kmeans":
-            found = kmeans_k_search(h, data.edge_index, range(2, self.k_max + 1), seed=self.seed)
+            if found is None:  # selection="argmax": search the kept checkpoint only
+                found = self._search_k(h, data.edge_index)
             labels = found.labels
             shares = student_t_assignment(h.float(), found.centroids)
             self.k_search_ = found.scores
@@ -586,8 +607,27 @@ class DAG(BaseClusterer):
         ch = calinski_harabasz(x_cpu, labels)
         score = selection_score(q, ch, k)
         self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
+        found = None
+        if self.selection == "readout" and self.k_readout == "kmeans":
+            # score the partition this checkpoint would return, in the same space (the
+            # input features) as the argmax partitions, so checkpoints stay comparable
+            h_cpu = h.cpu()
+            found = self._search_k(h_cpu, edge_index_cpu)
+            q_read = modularity(edge_index_cpu, found.labels, num_nodes=labels.numel())
+            ch_read = calinski_harabasz(x_cpu, found.labels)
+            score = selection_score(q_read, ch_read, found.n_clusters)
+            self.log(
+                readout_k=found.n_clusters,
+                readout_modularity=q_read,
+                readout_calinski_harabasz=ch_read,
+                readout_selection_score=score,
+            )
         if selector.offer(score, epoch, None):
-            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu())
+            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu(), found)
+
+    def _search_k(self, h: torch.Tensor, edge_index: torch.Tensor) -> KSearchResult:
+        """The k-means read-out of embeddings ``h``: the best K in 2..k_max."""
+        return kmeans_k_search(h, edge_index, range(2, self.k_max + 1), seed=self.seed)
 
 
 __all__ = [

@@ -219,6 +219,7 @@ def test_affiliation_labels_and_shares() -> None:
         ({"decoder_factorized": "no"}, "decoder_factorized"),
         ({"k_readout": "spectral"}, "k_readout"),
         ({"k_readout": "kmeans", "k_max": 120}, "k_max <= N - 1"),
+        ({"selection": "best"}, "selection must be 'argmax'"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:
@@ -340,3 +341,43 @@ def test_kmeans_k_readout_reads_the_partition_from_the_embeddings() -> None:
     n, k = data.num_nodes, model.n_clusters_
     assert model.soft_assignments_.shape == (n, k)
     torch.testing.assert_close(model.soft_assignments_.sum(1), torch.ones(n))
+
+
+def test_readout_selection_scores_the_kmeans_partition_of_every_checkpoint() -> None:
+    data = _sbm()
+    settings = {**SMALL, "lr": 1e-2, "epochs": 100, "eval_every": 25, "seed": 0}
+    model = DAG(**settings, k_readout="kmeans", selection="readout").fit(data)
+    paper_selection = DAG(**settings, k_readout="kmeans").fit(data)
+    # the selection never changes the training
+    assert model.history_["loss"] == paper_selection.history_["loss"]
+    h = model.history_
+    assert len(h["readout_k"]) == len(h["readout_selection_score"]) == len(h["eval_epoch"]) == 4
+    # the kept checkpoint is the first maximum of the k-means partitions' scores
+    scores = h["readout_selection_score"]
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    assert model.selected_epoch_ == int(h["eval_epoch"][best])
+    assert model.n_clusters_ == int(h["readout_k"][best])
+    # its score is modularity x CH on the input features of the returned partition,
+    # recomputed here from the metrics
+    q = modularity(data.edge_index, model.labels_)
+    ch = calinski_harabasz(data.x, model.labels_)
+    assert scores[best] == pytest.approx(q * ch, rel=1e-5)
+    assert h["readout_modularity"][best] == pytest.approx(q, rel=1e-5)
+    # the returned partition is the search on the kept embeddings, not searched again
+    found = kmeans_k_search(model.embeddings_, data.edge_index, range(2, 9), seed=0)
+    assert torch.equal(model.labels_, found.labels)
+    assert model.k_search_ == found.scores
+    assert nmi(data.y, model.labels_) >= 0.75
+    # the argmax partitions are still logged and kept beside
+    assert len(h["selection_score"]) == 4
+    assert model.k_argmax_ == int(h["k"][best])
+
+
+def test_readout_selection_with_the_argmax_readout_is_the_papers() -> None:
+    data = _sbm()
+    settings = {**SMALL, "lr": 1e-2, "epochs": 50, "eval_every": 25, "seed": 0}
+    model = DAG(**settings, selection="readout").fit(data)
+    paper = DAG(**settings).fit(data)
+    assert model.selected_epoch_ == paper.selected_epoch_
+    assert torch.equal(model.labels_, paper.labels_)
+    assert "readout_k" not in model.history_
