@@ -152,6 +152,10 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         sbm(5),
         sbm(10),
         sbm(20),
+        sbm(50),
+        lfr(1000, 100, 200),
+        lfr(1000, 40, 80),
+        lfr(2000, 30, 50),
     ],
     # DAG only: the "detach" suite's model with the checkpoint selection scoring the
     # k-means read-out of every checkpoint (selection="readout"), seed for seed
