@@ -66,8 +66,11 @@ K_FACTOR = 2
 # seconds kept free after training for k_readout="kmeans" (the k-means search over
 # K = 2..k_max), per dataset. Measured with kmeans_k_search on ReLU(X R), R a random
 # projection of the features to the paper's widths, one thread, three processes on two
-# cores: Cora 11 s, CiteSeer 6 s, PubMed 53 s; each margin is about twice its time (a
-# single margin for all, sized for PubMed, cut Cora's training 100 s short for nothing).
+# cores: Cora 11 s, CiteSeer 6 s, PubMed 53 s (an inline command); ksearch_speed.py,
+# the same measurement as a script, gave 6.8 / 3.6 / 33 s (three processes again)
+# (logs/ksearch_speed.jsonl). Each margin is about twice the worst time (a single
+# margin for all, sized for PubMed, cut Cora's training 100 s short for nothing). On a
+# GPU the search runs on the device (torch k-means), which these margins do not count on.
 KSEARCH_MARGIN_S = {"cora": 30.0, "citeseer": 20.0, "pubmed": 120.0}
 
 _DATA: dict[str, Any] = {}

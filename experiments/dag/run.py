@@ -20,6 +20,8 @@ Suites:
                trained on the encoder's output without shaping it); both read-outs
     detachsel  the "detach" suite's DAG with selection="readout" (every checkpoint
                scored by its k-means read-out instead of C's argmax partition)
+    detachstab the "detach" suite's DAG with k_max = 2, 4 and 8 x the true K (Cora,
+               SBM K=10)
     gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
                under a time budget, written to ONE file given by --out (gpu_suite.py):
 
@@ -165,6 +167,9 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         sbm(10),
         sbm(20),
     ],
+    # DAG only: the "detach" suite's model at k_max = 2, 4 and 8 x the true K (K
+    # stability of the detached configuration, beside "stability")
+    "detachstab": [("cora", {}), sbm(10)],
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -188,14 +193,12 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{"k_factor": 2, "decoder_factorized": False}]
     if suite == "kreadout":
         return [{"k_factor": 2, "decoder_factorized": False, "k_readout": "kmeans"}]
-    if suite in ("detach", "detachsel"):
-        detach = {
-            "k_factor": 2,
-            "decoder_factorized": False,
-            "detach_readout": True,
-            "k_readout": "kmeans",
-        }
-        return [detach | ({"selection": "readout"} if suite == "detachsel" else {})]
+    if suite in ("detach", "detachsel", "detachstab"):
+        detach = {"decoder_factorized": False, "detach_readout": True, "k_readout": "kmeans"}
+        if suite == "detachsel":
+            detach["selection"] = "readout"
+        factors = k_factors if suite == "detachstab" else [2]
+        return [{"k_factor": factor, **detach} for factor in factors]
     if suite in ("norm", "auto"):
         return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]
@@ -333,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.suite == "gpu":
         return _gpu(args)
-    default_factors = "2,4,8" if args.suite == "stability" else "2"
+    default_factors = "2,4,8" if args.suite in ("stability", "detachstab") else "2"
     factors = [int(f) for f in (args.k_factors or default_factors).split(",")]
     torch.set_num_threads(max(1, torch.get_num_threads()))
     run(

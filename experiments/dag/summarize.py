@@ -298,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     for suite, title in (
         ("stability", "K stability across seeds and k_max"),
         ("beta", "K against the group-sparsity weight beta (Cora, SBM K=10)"),
+        (
+            "detachstab",
+            "K stability of the detached configuration (detach_readout=True, "
+            "k_readout='kmeans') across seeds and k_max",
+        ),
     ):
         if any(r["suite"] == suite for r in records):
             parts += [f"## {title}", ""] + stability_table(records, suite) + [""]

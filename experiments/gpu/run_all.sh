@@ -38,6 +38,8 @@ cat "$OUT/env.txt" | tee -a "$LOG"
 # SwAV (which then started no job: fixed since), --budget-s 42 with --only cora,citeseer
 # for DAG (every fit truncated). The budgets below fill one ~9.5-minute command; PubMed
 # at DAG's full settings needs a second one (experiments/dag/README.md, GPU section).
+part ksearch 90 python3 experiments/dag/ksearch_speed.py --device cuda \
+    --out "$OUT/ksearch_speed_gpu.jsonl"
 part pamc_speed 60 python3 experiments/pamc/speed.py --device cuda --budget-s 35 \
     --out "$OUT/pamc_speed_gpu.jsonl"
 part knn 160 python3 experiments/knn/bench.py --device cuda --out "$OUT/knn_gpu.jsonl"

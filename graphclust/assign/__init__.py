@@ -8,9 +8,11 @@ Pure functions and small modules with no graph logic:
   :func:`kl_clustering_loss`: DEC/DEPICT self-training.
 - :func:`swapped_prediction_loss`, :func:`symmetric_prediction_loss`: SwAV-style losses.
 - :class:`FeatureQueue`, :func:`queued_sinkhorn`: a queue of past embeddings.
+- :func:`kmeans`: k-means++ and Lloyd in torch, on the input's device.
 - :mod:`graphclust.assign.dist`: the distributed helpers.
 """
 
+from graphclust.assign.kmeans import KMeansResult, kmeans
 from graphclust.assign.losses import swapped_prediction_loss, symmetric_prediction_loss
 from graphclust.assign.prototypes import Prototypes
 from graphclust.assign.queue import FeatureQueue, queued_sinkhorn
@@ -24,10 +26,12 @@ from graphclust.assign.targets import (
 
 __all__ = [
     "FeatureQueue",
+    "KMeansResult",
     "Prototypes",
     "dec_target",
     "depict_target",
     "kl_clustering_loss",
+    "kmeans",
     "queued_sinkhorn",
     "sinkhorn",
     "student_t_assignment",

@@ -528,7 +528,7 @@ class DAG(BaseClusterer):
         self.k_search_ = None
         if self.k_readout == "kmeans":
             if found is None:  # selection="argmax": search the kept checkpoint only
-                found = self._search_k(h, data.edge_index)
+                found = self._search_k(h.to(device), data.edge_index)
             labels = found.labels
             shares = student_t_assignment(h.float(), found.centroids)
             self.k_search_ = found.scores
@@ -611,8 +611,7 @@ class DAG(BaseClusterer):
         if self.selection == "readout" and self.k_readout == "kmeans":
             # score the partition this checkpoint would return, in the same space (the
             # input features) as the argmax partitions, so checkpoints stay comparable
-            h_cpu = h.cpu()
-            found = self._search_k(h_cpu, edge_index_cpu)
+            found = self._search_k(h, edge_index_cpu)
             q_read = modularity(edge_index_cpu, found.labels, num_nodes=labels.numel())
             ch_read = calinski_harabasz(x_cpu, found.labels)
             score = selection_score(q_read, ch_read, found.n_clusters)
@@ -626,7 +625,8 @@ class DAG(BaseClusterer):
             selector.best = (labels, community_shares(c, columns).cpu(), h.cpu(), found)
 
     def _search_k(self, h: torch.Tensor, edge_index: torch.Tensor) -> KSearchResult:
-        """The k-means read-out of embeddings ``h``: the best K in 2..k_max."""
+        """The k-means read-out of embeddings ``h``: the best K in 2..k_max (k-means on
+        ``h``'s device: scikit-learn on a CPU, torch on a GPU)."""
         return kmeans_k_search(h, edge_index, range(2, self.k_max + 1), seed=self.seed)
 
 

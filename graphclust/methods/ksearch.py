@@ -2,8 +2,8 @@
 candidate K, the K whose partition scores best by modularity x Calinski-Harabasz.
 
 For every K in ``k_range`` the rows of the embedding H are clustered by k-means
-(scikit-learn, k-means++ starts, ``n_init`` restarts, seeded), and the partition is
-scored by
+(k-means++ starts, ``n_init`` restarts, seeded; scikit-learn on a CPU, the toolkit's
+torch k-means on a GPU), and the partition is scored by
 
     score(K) = Q(A, labels_K) x CH(H, labels_K),
 
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans as _SklearnKMeans
 
+from graphclust.assign import kmeans
 from graphclust.metrics import calinski_harabasz, modularity
 
 
@@ -71,6 +72,7 @@ def kmeans_k_search(
     k_range: range,
     n_init: int = 5,
     seed: int = 0,
+    backend: str = "auto",
 ) -> KSearchResult:
     """Cluster ``embeddings`` by k-means for each K in ``k_range``; keep the best K.
 
@@ -80,13 +82,18 @@ def kmeans_k_search(
         k_range: candidate numbers of clusters, each in [2, N - 1].
         n_init: k-means++ restarts per K (the lowest inertia wins).
         seed: k-means seed (the same for every K).
+        backend: "sklearn" (scikit-learn's KMeans on the host), "torch"
+            (:func:`graphclust.assign.kmeans` on the embeddings' device) or "auto"
+            (default: "torch" when the embeddings are on a GPU, else "sklearn", so CPU
+            results are scikit-learn's).
 
     Returns:
         :class:`KSearchResult`; ties go to the smaller K.
 
     Raises:
         ValueError: an empty ``k_range``, a candidate outside [2, N - 1], embeddings
-            that are not [N, d] or not finite, or a malformed graph.
+            that are not [N, d] or not finite, a malformed graph, or an unknown
+            ``backend``.
     """
     if embeddings.dim() != 2 or embeddings.size(0) < 3:
         raise ValueError(f"embeddings must be [N, d] with N >= 3, got {list(embeddings.shape)}")
@@ -96,22 +103,31 @@ def kmeans_k_search(
         raise ValueError(
             f"k_range must hold numbers of clusters in [2, {n - 1}] (N - 1), got {k_range!r}"
         )
+    if backend not in ("auto", "sklearn", "torch"):
+        raise ValueError(f"backend must be 'auto', 'sklearn' or 'torch', got {backend!r}")
+    if backend == "auto":
+        backend = "torch" if embeddings.is_cuda else "sklearn"
     h = embeddings.detach().cpu().float()
     if not bool(torch.isfinite(h).all()):
         raise ValueError("embeddings contain NaN or inf; k-means cannot cluster them")
-    points = h.numpy().astype(np.float64)
+    points = h.numpy().astype(np.float64) if backend == "sklearn" else None
     best: tuple[float, torch.Tensor, torch.Tensor] | None = None
     scores: dict[int, float] = {}
     q_values: dict[int, float] = {}
     for k in candidates:
-        km = _SklearnKMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
-        labels = torch.from_numpy(km.labels_).long()
+        if points is not None:
+            km = _SklearnKMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
+            labels = torch.from_numpy(km.labels_).long()
+            centres = torch.from_numpy(km.cluster_centers_).float()
+        else:
+            found = kmeans(embeddings.detach(), k, n_init=n_init, seed=seed)
+            labels, centres = found.labels.cpu(), found.centroids.cpu()
         q = modularity(edge_index, labels, num_nodes=n)
         ch = calinski_harabasz(h, labels)
         scores[k] = selection_score(q, ch, int(labels.unique().numel()))
         q_values[k] = q
         if best is None or scores[k] > best[0]:
-            best = (scores[k], labels, torch.from_numpy(km.cluster_centers_).float())
+            best = (scores[k], labels, centres)
     assert best is not None  # candidates is non-empty
     _, labels, centroids = best
     # k-means can leave a cluster empty on duplicated points: number the used ones

@@ -98,3 +98,38 @@ def test_half_precision_embeddings_are_clustered_in_float64() -> None:
     found = kmeans_k_search(h.half(), edge_index, range(2, 7))
     assert found.n_clusters == 4
     assert np.isfinite(list(found.scores.values())).all()
+
+
+def test_torch_backend_finds_the_same_k_and_partition() -> None:
+    h, edge_index, y = _planted()
+    ref = kmeans_k_search(h, edge_index, range(2, 9), backend="sklearn")
+    ours = kmeans_k_search(h, edge_index, range(2, 9), backend="torch")
+    assert ours.n_clusters == ref.n_clusters == 4
+    assert nmi(ref.labels, ours.labels) == pytest.approx(1.0)
+    # the planted partition is the same, so is its score; above the planted K the two
+    # k-means reach different local optima (scores within ~15% here), not compared
+    assert ours.scores[4] == pytest.approx(ref.scores[4], rel=1e-6)
+    assert max(ours.scores, key=ours.scores.get) == 4
+    assert ours.centroids.shape == (4, 6)
+
+
+def test_auto_backend_is_sklearn_on_the_cpu() -> None:
+    h, edge_index, _ = _planted()
+    auto = kmeans_k_search(h, edge_index, range(2, 6))
+    ref = kmeans_k_search(h, edge_index, range(2, 6), backend="sklearn")
+    assert torch.equal(auto.labels, ref.labels)
+    assert auto.scores == ref.scores
+
+
+def test_unknown_backend_is_refused() -> None:
+    h, edge_index, _ = _planted()
+    with pytest.raises(ValueError, match="backend must be"):
+        kmeans_k_search(h, edge_index, range(2, 4), backend="faiss")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_backend_clusters_gpu_embeddings_on_the_gpu() -> None:
+    h, edge_index, y = _planted()
+    found = kmeans_k_search(h.cuda(), edge_index, range(2, 9))
+    assert found.n_clusters == 4
+    assert nmi(y, found.labels) > 0.95

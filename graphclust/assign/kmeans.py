@@ -1,0 +1,142 @@
+"""k-means in torch, on the device of its input (a GPU k-means for label-free searches).
+
+Lloyd's algorithm from k-means++ starts (Arthur and Vassilvitskii, 2007), ``n_init``
+seeded restarts, the lowest inertia kept: the algorithm scikit-learn's ``KMeans`` runs,
+written with tensor operations so that it runs where the embeddings already are. On a
+GPU this avoids the host copy and the single-threaded CPU runs that dominate a k-means
+search over many K at a wide embedding (DAG's ``selection="readout"`` runs one search
+per evaluation). On a CPU scikit-learn stays the default elsewhere in the toolkit.
+
+Distances use ||x||^2 - 2 x.c + ||c||^2 in chunks of rows, so the memory is
+O(chunk x K), never N x N. A cluster that loses all its points is restarted at the
+point farthest from its centre, as scikit-learn does.
+
+Determinism: the starts come from a ``torch.Generator`` seeded with ``seed``; on a CPU a
+seed gives the same result every run. The partitions are not scikit-learn's bit for
+bit (different random streams), but reach the same inertia on separated data and a
+comparable one in general (tests/assign/test_kmeans.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+# rows per distance block: 4096 x K floats at a time
+CHUNK_ROWS = 4096
+
+
+@dataclass
+class KMeansResult:
+    """labels [N] in 0..K-1, centroids [K, d], inertia (sum of squared distances to the
+    assigned centres) and the Lloyd iterations of the kept restart."""
+
+    labels: torch.Tensor
+    centroids: torch.Tensor
+    inertia: float
+    n_iter: int
+
+
+def _nearest(x: torch.Tensor, centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index of the nearest centre and the squared distance to it, for every row."""
+    c_sq = (centroids * centroids).sum(1)
+    labels, dists = [], []
+    for start in range(0, x.size(0), CHUNK_ROWS):
+        block = x[start : start + CHUNK_ROWS]
+        d = (block * block).sum(1, keepdim=True) - 2.0 * block @ centroids.T + c_sq
+        best, idx = d.min(dim=1)
+        labels.append(idx)
+        dists.append(best.clamp_min(0.0))
+    return torch.cat(labels), torch.cat(dists)
+
+
+def _plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    """k-means++ starts: each next centre drawn with probability proportional to the
+    squared distance to the nearest centre chosen so far."""
+    n = x.size(0)
+    first = torch.randint(n, (1,), generator=generator, device=x.device)
+    centres = [x[first[0]]]
+    _, closest = _nearest(x, x[first])
+    for _ in range(1, k):
+        total = closest.sum()
+        if total <= 0:  # every point sits on a centre: any point will do
+            pick = torch.randint(n, (1,), generator=generator, device=x.device)[0]
+        else:
+            pick = torch.multinomial(closest / total, 1, generator=generator)[0]
+        centres.append(x[pick])
+        _, d_new = _nearest(x, x[pick].unsqueeze(0))
+        closest = torch.minimum(closest, d_new)
+    return torch.stack(centres)
+
+
+def _lloyd(
+    x: torch.Tensor, centroids: torch.Tensor, max_iter: int, tol: float
+) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    k = centroids.size(0)
+    # scikit-learn's tolerance: relative to the mean feature variance
+    threshold = tol * float(x.var(dim=0).mean()) if x.size(0) > 1 else 0.0
+    labels, dists = _nearest(x, centroids)
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        sums = torch.zeros_like(centroids).index_add_(0, labels, x)
+        counts = torch.bincount(labels, minlength=k).to(x.dtype)
+        new = sums / counts.clamp_min(1.0)[:, None]
+        empty = (counts == 0).nonzero().flatten()
+        if empty.numel():  # restart empty clusters at the farthest points
+            far = dists.topk(empty.numel()).indices
+            new[empty] = x[far]
+        shift = float(((new - centroids) ** 2).sum())
+        centroids = new
+        labels, dists = _nearest(x, centroids)
+        if shift <= threshold:
+            break
+    return labels, centroids, float(dists.sum()), n_iter
+
+
+def kmeans(
+    x: torch.Tensor,
+    n_clusters: int,
+    n_init: int = 5,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+) -> KMeansResult:
+    """Cluster the rows of ``x`` into ``n_clusters`` groups, on ``x``'s device.
+
+    Args:
+        x: [N, d] floating point, finite.
+        n_clusters: K in [1, N].
+        n_init: k-means++ restarts; the lowest inertia wins.
+        max_iter: Lloyd iterations per restart at most.
+        tol: stop when the centres move less (squared, summed) than ``tol`` x the mean
+            feature variance, as scikit-learn does.
+        seed: seed of the starts.
+
+    Raises:
+        ValueError: ``x`` not [N, d] floating point or not finite, ``n_clusters``
+            outside [1, N], ``n_init`` or ``max_iter`` below 1.
+    """
+    if x.dim() != 2 or not x.is_floating_point():
+        raise ValueError(f"x must be a floating point [N, d] tensor, got {tuple(x.shape)}")
+    n = x.size(0)
+    if not isinstance(n_clusters, int) or not 1 <= n_clusters <= n:
+        raise ValueError(f"n_clusters must be an integer in [1, {n}] (N), got {n_clusters!r}")
+    if n_init < 1 or max_iter < 1:
+        raise ValueError(f"n_init and max_iter must be at least 1, got {n_init}, {max_iter}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x contains NaN or inf; k-means cannot cluster it")
+    points = x.detach().float()
+    generator = torch.Generator(device=points.device).manual_seed(seed)
+    best: KMeansResult | None = None
+    for _ in range(n_init):
+        start = _plus_plus(points, n_clusters, generator)
+        labels, centroids, inertia, n_iter = _lloyd(points, start, max_iter, tol)
+        if best is None or inertia < best.inertia:
+            best = KMeansResult(labels, centroids, inertia, n_iter)
+    assert best is not None  # n_init >= 1
+    return best
+
+
+__all__ = ["KMeansResult", "kmeans"]
