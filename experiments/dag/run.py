@@ -107,66 +107,43 @@ def lfr(n: int, low: int, high: int) -> tuple[str, dict]:
     }
 
 
+REAL_GRAPHS = [(name, {}) for name in REAL]
+SYNTHETIC = [
+    sbm(5),
+    sbm(10),
+    sbm(20),
+    sbm(50),
+    lfr(1000, 100, 200),
+    lfr(1000, 40, 80),
+    lfr(2000, 30, 50),
+]
+# the real graphs and the three smaller SBMs: the suites that compare DAG variants
+REAL_AND_SBM = [*REAL_GRAPHS, sbm(5), sbm(10), sbm(20)]
+
 SUITES: dict[str, list[tuple[str, dict]]] = {
-    "main": [
-        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
-    ],
-    "synthetic": [
-        sbm(5),
-        sbm(10),
-        sbm(20),
-        sbm(50),
-        lfr(1000, 100, 200),
-        lfr(1000, 40, 80),
-        lfr(2000, 30, 50),
-    ],
+    "main": REAL_GRAPHS,
+    "synthetic": SYNTHETIC,
     "stability": [("cora", {}), sbm(10)],
     "beta": [("cora", {}), sbm(10)],
     # DAG only: the readout on row-standardised H (readout_norm="layer"), beside "main"
     "norm": [(name, {}) for name in ("cora", "citeseer", "pubmed", "acm", "dblp", "polblogs")],
     # DAG only: readout_norm="auto" (the paper's readout, restarted standardised when
     # the label-free check at epoch 50 finds it dead), beside "main" and "norm"
-    "auto": [
-        (name, {}) for name in ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
-    ],
+    "auto": REAL_GRAPHS,
     # DAG only: the decoder's last layer a plain GATConv(hidden, D) as in GraphMAE
     # (decoder_factorized=False, now the default), beside "main" (factorised)
-    "decoder": [
-        *[(name, {}) for name in REAL],
-        sbm(5),
-        sbm(10),
-        sbm(20),
-    ],
+    "decoder": REAL_AND_SBM,
     # DAG only: the partition read from the embeddings (k_readout="kmeans": k-means for
     # K = 2..k_max, the best modularity x CH(H)), otherwise the "decoder" suite's model:
     # the same training, seed for seed, with another read-out
-    "kreadout": [
-        *[(name, {}) for name in REAL],
-        sbm(5),
-        sbm(10),
-        sbm(20),
-    ],
+    "kreadout": REAL_AND_SBM,
     # DAG only: the "kreadout" suite's model with the readout trained on H.detach()
     # (detach_readout=True: the BPR loss no longer shapes the encoder); records both
     # read-outs of each fit
-    "detach": [
-        *[(name, {}) for name in REAL],
-        sbm(5),
-        sbm(10),
-        sbm(20),
-        sbm(50),
-        lfr(1000, 100, 200),
-        lfr(1000, 40, 80),
-        lfr(2000, 30, 50),
-    ],
+    "detach": [*REAL_GRAPHS, *SYNTHETIC],
     # DAG only: the "detach" suite's model with the checkpoint selection scoring the
     # k-means read-out of every checkpoint (selection="readout"), seed for seed
-    "detachsel": [
-        *[(name, {}) for name in REAL],
-        sbm(5),
-        sbm(10),
-        sbm(20),
-    ],
+    "detachsel": REAL_AND_SBM,
     # DAG only: the "detach" suite's model at k_max = 2, 4 and 8 x the true K (K
     # stability of the detached configuration, beside "stability")
     "detachstab": [("cora", {}), sbm(10)],

@@ -10,12 +10,7 @@
 #     bash experiments/gpu/dag_session.sh
 # SMOKE=1 runs the same commands with --smoke --device cpu and small budgets (a test of
 # this script on a CPU).
-set -u
-OUT=${OUT:?set OUT to an output folder}
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-export GRAPHCLUST_DATA=${GRAPHCLUST_DATA:-gpu_payload/data}
-export GRAPHCLUST_CACHE=${GRAPHCLUST_CACHE:-/tmp/graphclust-cache}
-LOG=$OUT/log.txt
+source "$(dirname "$0")/common.sh"
 SEEDS=0,1,2,3,4,5,6,7,8,9
 if [ -n "${SMOKE:-}" ]; then
     DEV="--device cpu --smoke" P1=60 P2=45 SEEDS=0,1

@@ -8,12 +8,7 @@
 # named in each record.
 #
 # Usage: OUT=/tmp/gpu GRAPHCLUST_DATA=gpu_payload/data bash experiments/gpu/run_all.sh
-set -u
-OUT=${OUT:?set OUT to an output folder}
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-export GRAPHCLUST_DATA=${GRAPHCLUST_DATA:-gpu_payload/data}
-export GRAPHCLUST_CACHE=${GRAPHCLUST_CACHE:-/tmp/graphclust-cache}
-LOG=$OUT/log.txt
+source "$(dirname "$0")/common.sh"
 SMOKE=${SMOKE:-}
 
 part() {  # part NAME SECONDS COMMAND...
