@@ -30,6 +30,7 @@ cat "$OUT/env.txt" | tee -a "$LOG"
 
 run() {  # run TAG BUDGET WORKERS DATASETS OVERRIDES...
     local tag=$1 budget=$2 workers=$3 only=$4
+    [ -n "${SMOKE:-}" ] && workers=1  # a CPU test: two processes, not 15
     shift 4
     echo "=== $tag start $(date -u +%T): budget ${budget}s, $workers workers, $only" >>"$LOG"
     timeout --kill-after=10 $((budget + 25)) python3 experiments/dag/run.py --suite gpu $DEV \
