@@ -308,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     gpu.add_argument(
         "--workers", type=int, default=15, help="processes sharing the GPU (1 CPU thread each)"
     )
+    gpu.add_argument(
+        "--ksearch-margin-s",
+        type=float,
+        default=None,
+        help="seconds kept for the k-means read-out after training (default: per dataset)",
+    )
     gpu.add_argument("--smoke", action="store_true", help="tiny settings, CPU test")
     gpu.add_argument("--set", action="append", default=[], help="DAG parameter override name=value")
     args = parser.parse_args(argv)
@@ -347,6 +353,7 @@ def _gpu(args: argparse.Namespace) -> int:
         smoke=args.smoke,
         datasets=only,
         overrides=overrides,
+        ksearch_margin_s=args.ksearch_margin_s,
         command="run.py " + " ".join(sys.argv[1:]),
     )
     return 0 if footer["n_ok"] + footer["n_truncated"] > 0 else 1
