@@ -8,14 +8,16 @@ so that a changed file is never served from a stale cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock
 
 DATA_ENV = "GRAPHCLUST_DATA"
 CACHE_ENV = "GRAPHCLUST_CACHE"
@@ -122,3 +124,16 @@ def cached(path: Path, build: Callable[[], Any]) -> Any:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return value
+
+
+@contextlib.contextmanager
+def build_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<directory>.lock`` while a cache directory is built.
+
+    Loaders whose library writes several files in place (PyG's and ogb's ``processed``
+    folders) build inside this lock: a second process that loads the same dataset at the
+    same time waits, then finds the finished files instead of reading half-written ones.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{directory}.lock"):
+        yield

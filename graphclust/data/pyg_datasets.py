@@ -25,7 +25,7 @@ from torch_geometric.data.storage import GlobalStorage
 from torch_geometric.datasets import Amazon, Planetoid
 
 from graphclust.data.finalize import finalize_graph
-from graphclust.data.paths import cache_root, fingerprint
+from graphclust.data.paths import build_lock, cache_root, fingerprint
 
 PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 #: Data-root folder names, as PyG names them.
@@ -96,7 +96,8 @@ def load_planetoid(root: Path, name: str) -> Data:
     raw_dir = root / folder / "raw"
     processed = _processed_dir("pyg", folder, [root / f for f in planetoid_files(name)])
     cls = _redirected(Planetoid, raw_dir, processed)
-    dataset = cls(str(processed.parent.parent), folder)
+    with build_lock(processed):
+        dataset = cls(str(processed.parent.parent), folder)
     data = dataset[0]
     return finalize_graph(
         data.edge_index,
@@ -117,7 +118,8 @@ def load_amazon(root: Path, name: str) -> Data:
     folder = AMAZON_FOLDERS[name]
     processed = _processed_dir("pyg", folder, [root / f for f in amazon_files(name)])
     cls = _redirected(Amazon, root / folder / "raw", processed)
-    dataset = cls(str(processed.parent.parent), name)
+    with build_lock(processed):
+        dataset = cls(str(processed.parent.parent), name)
     data = dataset[0]
     return finalize_graph(
         data.edge_index,
@@ -150,7 +152,11 @@ def load_ogb(root: Path, name: str) -> Data:
     # ogb 1.3.6 calls torch.load without weights_only, which torch >= 2.6 treats as
     # weights-only: allow the PyG classes of the file ogb itself just wrote.
     allowed = [DataEdgeAttr, DataTensorAttr, GlobalStorage]
-    with contextlib.redirect_stdout(io.StringIO()), torch.serialization.safe_globals(allowed):
+    with (
+        build_lock(processed),
+        contextlib.redirect_stdout(io.StringIO()),
+        torch.serialization.safe_globals(allowed),
+    ):
         dataset = cls(name=name, root=str(root))
     data = dataset[0]
     return finalize_graph(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from pathlib import Path
 
 import pytest
 import torch
 
-from graphclust.data.paths import cache_root, cached, fingerprint, sha256
+from graphclust.data.paths import build_lock, cache_root, cached, fingerprint, sha256
 
 
 def test_fingerprint_changes_with_content_and_parameters(tmp_path: Path) -> None:
@@ -45,3 +46,41 @@ def test_sha256_of_a_known_string(tmp_path: Path) -> None:
     path.write_bytes(b"abc")
     assert sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert os.path.getsize(path) == 3
+
+
+def _try_lock(path: str) -> bool:
+    """In another process: can the build lock of ``path`` be taken right now?"""
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(f"{path}.lock", timeout=0):
+            return True
+    except Timeout:
+        return False
+
+
+def test_build_lock_excludes_other_processes(tmp_path: Path) -> None:
+    target = tmp_path / "kind" / "folder-key" / "processed"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        with build_lock(target):
+            assert target.parent.is_dir()  # created for the lock file
+            assert pool.apply(_try_lock, (str(target),)) is False
+        assert pool.apply(_try_lock, (str(target),)) is True
+
+
+def _load_cora(root: str, cache: str) -> list[int]:
+    os.environ["GRAPHCLUST_CACHE"] = cache
+    from graphclust.data import load_dataset
+
+    data = load_dataset("cora", root=root)
+    return [data.num_nodes, data.edge_index.size(1), int(data.x.sum())]
+
+
+def test_concurrent_first_loads_share_one_build(data_root: Path, tmp_path: Path) -> None:
+    # two processes load a dataset into an empty cache at once: both get the whole graph
+    # (without the lock, one could read PyG's half-written processed file)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(_load_cora, [(str(data_root), str(tmp_path))] * 2)
+    assert results[0] == results[1] and results[0][0] == 2708
