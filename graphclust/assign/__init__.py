@@ -8,11 +8,12 @@ Pure functions and small modules with no graph logic:
   :func:`kl_clustering_loss`: DEC/DEPICT self-training.
 - :func:`swapped_prediction_loss`, :func:`symmetric_prediction_loss`: SwAV-style losses.
 - :class:`FeatureQueue`, :func:`queued_sinkhorn`: a queue of past embeddings.
-- :func:`kmeans`: k-means++ and Lloyd in torch, on the input's device.
+- :func:`kmeans`: k-means++ and Lloyd in torch, on the input's device;
+  :func:`fit_kmeans`: scikit-learn or it, by device (the methods' k-means).
 - :mod:`graphclust.assign.dist`: the distributed helpers.
 """
 
-from graphclust.assign.kmeans import KMeansResult, kmeans
+from graphclust.assign.kmeans import KMeansResult, fit_kmeans, kmeans
 from graphclust.assign.losses import swapped_prediction_loss, symmetric_prediction_loss
 from graphclust.assign.prototypes import Prototypes
 from graphclust.assign.queue import FeatureQueue, queued_sinkhorn
@@ -31,6 +32,7 @@ __all__ = [
     "dec_target",
     "depict_target",
     "kl_clustering_loss",
+    "fit_kmeans",
     "kmeans",
     "queued_sinkhorn",
     "sinkhorn",

@@ -5,7 +5,11 @@ seeded restarts, the lowest inertia kept: the algorithm scikit-learn's ``KMeans`
 written with tensor operations so that it runs where the embeddings already are. On a
 GPU this avoids the host copy and the single-threaded CPU runs that dominate a k-means
 search over many K at a wide embedding (DAG's ``selection="readout"`` runs one search
-per evaluation). On a CPU scikit-learn stays the default elsewhere in the toolkit.
+per evaluation).
+
+:func:`fit_kmeans` is the one k-means entry point of the toolkit's methods: scikit-learn
+on the host for CPU tensors (the results every CPU benchmark recorded), this torch
+k-means for tensors on a GPU, or either on request.
 
 Distances use ||x||^2 - 2 x.c + ||c||^2 in chunks of rows, so the memory is
 O(chunk x K), never N x N. A cluster that loses all its points is restarted at the
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 # rows per distance block: 4096 x K floats at a time
@@ -140,3 +145,49 @@ def kmeans(
 
 
 __all__ = ["KMeansResult", "kmeans"]
+
+
+BACKENDS = ("auto", "sklearn", "torch")
+
+
+def fit_kmeans(
+    x: torch.Tensor,
+    n_clusters: int,
+    n_init: int = 5,
+    seed: int = 0,
+    max_iter: int = 300,
+    backend: str = "auto",
+) -> KMeansResult:
+    """k-means of the rows of ``x`` by scikit-learn or by :func:`kmeans`.
+
+    Args:
+        x: [N, d] floating point. scikit-learn clusters it in its own dtype (pass
+            float64 for double-precision centres).
+        n_clusters, n_init, seed, max_iter: as in scikit-learn's ``KMeans``
+            (``random_state=seed``).
+        backend: "sklearn" (on the host), "torch" (on ``x``'s device) or "auto"
+            ("torch" when ``x`` is on a GPU, else "sklearn").
+
+    Returns:
+        :class:`KMeansResult` with labels (long, on the host for "sklearn", on ``x``'s
+        device for "torch") and float32 centroids.
+
+    Raises:
+        ValueError: an unknown backend, or what the chosen backend refuses.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        backend = "torch" if x.is_cuda else "sklearn"
+    if backend == "torch":
+        return kmeans(x, n_clusters, n_init=n_init, max_iter=max_iter, seed=seed)
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed)
+    labels = km.fit_predict(x.detach().cpu().numpy())
+    return KMeansResult(
+        torch.from_numpy(labels.astype(np.int64)),
+        torch.from_numpy(km.cluster_centers_).float(),
+        float(km.inertia_),
+        int(km.n_iter_),
+    )

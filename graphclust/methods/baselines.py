@@ -13,9 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
-from sklearn.cluster import KMeans as _SklearnKMeans
 from torch_geometric.data import Data
 
+from graphclust.assign import fit_kmeans
 from graphclust.methods.base import BaseClusterer
 
 
@@ -54,17 +54,13 @@ class KMeans(BaseClusterer):
         self.device = device
 
     def _fit(self, data: Data, device: torch.device) -> None:
-        km = _SklearnKMeans(
-            n_clusters=self.n_clusters,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            random_state=self.seed,
+        found = fit_kmeans(
+            data.x, self.n_clusters, n_init=self.n_init, seed=self.seed, max_iter=self.max_iter
         )
-        labels = km.fit_predict(data.x.numpy())
-        self.labels_ = torch.from_numpy(labels).long()
-        self.cluster_centers_ = torch.from_numpy(km.cluster_centers_).float()
-        self.n_clusters_ = int(np.unique(labels).size)
-        self.log(inertia=km.inertia_)
+        self.labels_ = found.labels
+        self.cluster_centers_ = found.centroids
+        self.n_clusters_ = int(found.labels.unique().numel())
+        self.log(inertia=found.inertia)
 
 
 def sparse_adjacency(edge_index: torch.Tensor, num_nodes: int) -> sp.csr_matrix:
@@ -162,12 +158,12 @@ class SpectralClustering(BaseClusterer):
             values, vectors = eigsh(operator, k=k, which="LA", v0=start, tol=self.tol)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         embedding = vectors / np.maximum(norms, 1e-12)
-        km = _SklearnKMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed)
-        labels = km.fit_predict(embedding)
-        self.labels_ = torch.from_numpy(labels).long()
+        self.labels_ = fit_kmeans(
+            torch.from_numpy(embedding), k, n_init=self.n_init, seed=self.seed
+        ).labels
         self.embeddings_ = torch.from_numpy(embedding).float()
         self.eigenvalues_ = torch.from_numpy(np.sort(values)[::-1].copy()).float()
-        self.n_clusters_ = int(np.unique(labels).size)
+        self.n_clusters_ = int(self.labels_.unique().numel())
 
 
 class Louvain(BaseClusterer):

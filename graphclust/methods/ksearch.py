@@ -27,11 +27,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
-from sklearn.cluster import KMeans as _SklearnKMeans
 
-from graphclust.assign import kmeans
+from graphclust.assign import fit_kmeans
+from graphclust.assign.kmeans import BACKENDS
 from graphclust.metrics import calinski_harabasz, modularity
 
 
@@ -103,25 +102,21 @@ def kmeans_k_search(
         raise ValueError(
             f"k_range must hold numbers of clusters in [2, {n - 1}] (N - 1), got {k_range!r}"
         )
-    if backend not in ("auto", "sklearn", "torch"):
-        raise ValueError(f"backend must be 'auto', 'sklearn' or 'torch', got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
         backend = "torch" if embeddings.is_cuda else "sklearn"
     h = embeddings.detach().cpu().float()
     if not bool(torch.isfinite(h).all()):
         raise ValueError("embeddings contain NaN or inf; k-means cannot cluster them")
-    points = h.numpy().astype(np.float64) if backend == "sklearn" else None
+    # scikit-learn in double precision on the host; torch on the embeddings' device
+    points = h.double() if backend == "sklearn" else embeddings.detach()
     best: tuple[float, torch.Tensor, torch.Tensor] | None = None
     scores: dict[int, float] = {}
     q_values: dict[int, float] = {}
     for k in candidates:
-        if points is not None:
-            km = _SklearnKMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
-            labels = torch.from_numpy(km.labels_).long()
-            centres = torch.from_numpy(km.cluster_centers_).float()
-        else:
-            found = kmeans(embeddings.detach(), k, n_init=n_init, seed=seed)
-            labels, centres = found.labels.cpu(), found.centroids.cpu()
+        found = fit_kmeans(points, k, n_init=n_init, seed=seed, backend=backend)
+        labels, centres = found.labels.cpu(), found.centroids.cpu()
         q = modularity(edge_index, labels, num_nodes=n)
         ch = calinski_harabasz(h, labels)
         scores[k] = selection_score(q, ch, int(labels.unique().numel()))

@@ -51,10 +51,14 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans as _SklearnKMeans
 from torch_geometric.data import Data
 
-from graphclust.assign import dec_target, kl_clustering_loss, student_t_assignment
+from graphclust.assign import (
+    dec_target,
+    fit_kmeans,
+    kl_clustering_loss,
+    student_t_assignment,
+)
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.metrics import calinski_harabasz, modularity
@@ -258,9 +262,8 @@ class PamC(BaseClusterer):
         return model, snapshots
 
     def _kmeans_centroids(self, z: torch.Tensor) -> torch.Tensor:
-        km = _SklearnKMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.seed)
-        km.fit(z.detach().cpu().double().numpy())
-        return torch.from_numpy(km.cluster_centers_).float()
+        z = z.detach().cpu().double()
+        return fit_kmeans(z, self.n_clusters, n_init=self.n_init, seed=self.seed).centroids
 
     def _assignment(self, q: torch.Tensor) -> torch.Tensor:
         return q if self.meta_nodes == "soft" else q.detach().argmax(dim=1)

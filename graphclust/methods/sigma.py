@@ -30,7 +30,6 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans as _SklearnKMeans
 from torch import nn
 
 from graphclust.adapters.video import (
@@ -41,7 +40,7 @@ from graphclust.adapters.video import (
     to_tubes,
     tube_grid,
 )
-from graphclust.assign import Prototypes, sinkhorn, symmetric_prediction_loss
+from graphclust.assign import Prototypes, fit_kmeans, sinkhorn, symmetric_prediction_loss
 from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
@@ -236,8 +235,9 @@ class SIGMA(BaseClusterer):
         )
         self.model_ = net.eval()
         self.embeddings_ = self._embed(clips, 256)
-        kmeans = _SklearnKMeans(self.n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
-        self.labels_ = torch.from_numpy(kmeans.fit_predict(self.embeddings_.numpy())).long()
+        self.labels_ = fit_kmeans(
+            self.embeddings_, self.n_clusters, n_init=self.kmeans_n_init, seed=self.seed
+        ).labels
 
     def _step(self, net: SIGMANet, batch: TubeBatch) -> dict[str, Any]:
         """Loss of one masked batch (tokens ``[B, L, D]``, hidden positions ``[B, L_m]``)."""

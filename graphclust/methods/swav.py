@@ -51,7 +51,6 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans as _SklearnKMeans
 from torch import nn
 from torch_geometric.utils import coalesce
 
@@ -60,6 +59,7 @@ from graphclust.adapters.image import ImageGraphAdapter, check_images
 from graphclust.assign import (
     FeatureQueue,
     Prototypes,
+    fit_kmeans,
     queued_sinkhorn,
     sinkhorn,
     swapped_prediction_loss,
@@ -456,8 +456,7 @@ class SwAV(BaseClusterer):
         self.n_clusters_ = int(self.labels_.unique().numel())
 
     def _kmeans(self, z: torch.Tensor, n_clusters: int) -> torch.Tensor:
-        kmeans = _SklearnKMeans(n_clusters, n_init=self.kmeans_n_init, random_state=self.seed)
-        return torch.from_numpy(kmeans.fit_predict(z.numpy())).long()
+        return fit_kmeans(z, n_clusters, n_init=self.kmeans_n_init, seed=self.seed).labels
 
     def _merged_labels(self, images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """k-means over-clustering of ``z``, merged by modularity on the input and

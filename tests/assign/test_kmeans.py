@@ -1,4 +1,5 @@
-"""graphclust.assign.kmeans against scikit-learn's KMeans and hand-made cases."""
+"""graphclust.assign.kmeans against scikit-learn's KMeans and hand-made cases, and
+fit_kmeans, the methods' entry point, against the two k-means it dispatches to."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.metrics import adjusted_rand_score
 
-from graphclust.assign import kmeans
+from graphclust.assign import fit_kmeans, kmeans
 
 
 def _blobs(seed: int, k: int = 4, n: int = 50, d: int = 8, spread: float = 0.3) -> tuple:
@@ -81,6 +82,37 @@ def test_duplicated_points_leave_no_cluster_empty() -> None:
 def test_bad_input_is_refused(x: torch.Tensor, k: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         kmeans(x, k)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fit_kmeans_on_a_cpu_is_sklearn(dtype: torch.dtype) -> None:
+    # "auto" on a CPU tensor: scikit-learn, in the tensor's dtype, exactly as a direct
+    # call (the results the CPU benchmarks recorded before the methods shared it)
+    x, _ = _blobs(3, spread=2.0)
+    x = x.to(dtype)
+    ours = fit_kmeans(x, 4, n_init=3, seed=7, max_iter=50)
+    ref = SklearnKMeans(n_clusters=4, n_init=3, random_state=7, max_iter=50).fit(x.numpy())
+    assert ours.labels.dtype == torch.long
+    assert torch.equal(ours.labels, torch.from_numpy(ref.labels_).long())
+    assert torch.equal(ours.centroids, torch.from_numpy(ref.cluster_centers_).float())
+    assert ours.inertia == pytest.approx(ref.inertia_) and ours.n_iter == ref.n_iter_
+
+
+def test_fit_kmeans_torch_backend_is_kmeans() -> None:
+    x, _ = _blobs(4, spread=2.0)
+    ours = fit_kmeans(x, 4, n_init=2, seed=1, backend="torch")
+    ref = kmeans(x, 4, n_init=2, seed=1)
+    assert torch.equal(ours.labels, ref.labels) and torch.equal(ours.centroids, ref.centroids)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        fit_kmeans(x, 4, backend="faiss")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_kmeans_auto_runs_on_the_gpu() -> None:
+    x, y = _blobs(0)
+    out = fit_kmeans(x.cuda(), 4, seed=0)
+    assert out.labels.device.type == "cuda"
+    assert adjusted_rand_score(y.numpy(), out.labels.cpu().numpy()) == pytest.approx(1.0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
