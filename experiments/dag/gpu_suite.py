@@ -180,6 +180,7 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
         "k": metrics["k"],
         "epochs_run": model.epochs_run_,
         "truncated": truncated,
+        "eval_margin_s": job["eval_margin_s"],  # training stopped this early for the read-out
         **dag_record_fields(model, data),
         "fit_time_s": round(wall, 2),
         "device": device,
