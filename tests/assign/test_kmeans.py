@@ -108,16 +108,10 @@ def test_fit_kmeans_torch_backend_is_kmeans() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_fit_kmeans_auto_runs_on_the_gpu() -> None:
+@pytest.mark.parametrize("cluster", [kmeans, fit_kmeans], ids=["kmeans", "fit_kmeans-auto"])
+def test_runs_on_the_gpu_and_agrees_with_the_cpu(cluster) -> None:
+    # fit_kmeans with backend "auto" on a GPU tensor: the torch k-means, on the device
     x, y = _blobs(0)
-    out = fit_kmeans(x.cuda(), 4, seed=0)
-    assert out.labels.device.type == "cuda"
-    assert adjusted_rand_score(y.numpy(), out.labels.cpu().numpy()) == pytest.approx(1.0)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_runs_on_the_gpu_and_agrees_with_the_cpu() -> None:
-    x, y = _blobs(0)
-    out = kmeans(x.cuda(), 4, seed=0)
+    out = cluster(x.cuda(), 4, seed=0)
     assert out.labels.device.type == "cuda"
     assert adjusted_rand_score(y.numpy(), out.labels.cpu().numpy()) == pytest.approx(1.0)
