@@ -144,9 +144,6 @@ def kmeans(
     return best
 
 
-__all__ = ["KMeansResult", "kmeans"]
-
-
 BACKENDS = ("auto", "sklearn", "torch")
 
 
@@ -191,3 +188,6 @@ def fit_kmeans(
         float(km.inertia_),
         int(km.n_iter_),
     )
+
+
+__all__ = ["BACKENDS", "KMeansResult", "fit_kmeans", "kmeans"]
