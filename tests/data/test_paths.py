@@ -84,3 +84,29 @@ def test_concurrent_first_loads_share_one_build(data_root: Path, tmp_path: Path)
     with ctx.Pool(2) as pool:
         results = pool.starmap(_load_cora, [(str(data_root), str(tmp_path))] * 2)
     assert results[0] == results[1] and results[0][0] == 2708
+
+
+def test_planetoid_loader_processes_inside_the_build_lock(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # graphclust.data.pyg_datasets wraps PyG's processing in build_lock: while the lock
+    # is held the processed folder is being written, and after it the files are complete
+    import contextlib
+
+    from graphclust.data import load_dataset, pyg_datasets
+
+    monkeypatch.setenv("GRAPHCLUST_CACHE", str(tmp_path))
+    held: list[Path] = []
+
+    @contextlib.contextmanager
+    def recording_lock(directory: Path):
+        with build_lock(directory):
+            held.append(directory)
+            assert not directory.exists() or not any(directory.iterdir())
+            yield
+        assert any(directory.iterdir())  # processed files written inside the lock
+
+    monkeypatch.setattr(pyg_datasets, "build_lock", recording_lock)
+    data = load_dataset("cora", root=data_root)
+    assert data.num_nodes == 2708 and len(held) == 1
+    assert held[0].name == "processed" and tmp_path in held[0].parents
