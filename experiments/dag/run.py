@@ -22,6 +22,10 @@ Suites:
                scored by its k-means read-out instead of C's argmax partition)
     detachstab the "detach" suite's DAG with k_max = 2, 4 and 8 x the true K (Cora,
                SBM K=10)
+    detachauto the "detach" suite's DAG with the estimator's default readout_norm="auto"
+               (the readout restarted standardised when found dead at epoch 50)
+    default    the estimator's defaults at the reduced widths: the "decoder" suite's DAG
+               with readout_norm="auto" (what DAG() gives a user)
     gpu        DAG at the paper's full settings on Cora, CiteSeer, PubMed, on a GPU
                under a time budget, written to ONE file given by --out (gpu_suite.py):
 
@@ -147,6 +151,13 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     # DAG only: the "detach" suite's model at k_max = 2, 4 and 8 x the true K (K
     # stability of the detached configuration, beside "stability")
     "detachstab": [("cora", {}), sbm(10)],
+    # DAG only: the "detach" suite's model with readout_norm="auto", what a user gets from
+    # DAG(detach_readout=True, k_readout="kmeans"); the encoder trains as in "detach"
+    # (the readout does not shape it), only the kept checkpoint can change
+    "detachauto": REAL_GRAPHS,
+    # DAG only: DAG()'s defaults at the reduced widths (plain decoder layer,
+    # readout_norm="auto"); the "auto" suite is the same with the old factorised decoder
+    "default": REAL_GRAPHS,
     "gpu": [],  # handled by gpu_suite.run_gpu_suite
 }
 BETAS = (5e-3, 5e-2, 5e-1, 5.0)
@@ -170,12 +181,16 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
         return [{"k_factor": 2, "decoder_factorized": False}]
     if suite == "kreadout":
         return [{"k_factor": 2, "decoder_factorized": False, "k_readout": "kmeans"}]
-    if suite in ("detach", "detachsel", "detachstab"):
+    if suite in ("detach", "detachsel", "detachstab", "detachauto"):
         detach = {"decoder_factorized": False, "detach_readout": True, "k_readout": "kmeans"}
         if suite == "detachsel":
             detach["selection"] = "readout"
+        if suite == "detachauto":
+            detach["readout_norm"] = "auto"
         factors = k_factors if suite == "detachstab" else [2]
         return [{"k_factor": factor, **detach} for factor in factors]
+    if suite == "default":
+        return [{"k_factor": 2, "decoder_factorized": False, "readout_norm": "auto"}]
     if suite in ("norm", "auto"):
         return [{"k_factor": 2, "readout_norm": "layer" if suite == "norm" else "auto"}]
     return [{"k_factor": factor} for factor in k_factors]
