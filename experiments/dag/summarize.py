@@ -224,7 +224,11 @@ def plot_histories() -> list[str]:
         ax_w.plot(h["w_epochs"], norms, lw=0.9)
         ax_w.set_xlabel("epoch")
         ax_w.set_ylabel("||W[:, k]||_2 (one line per column)")
-        fig.suptitle(f"DAG on {path.stem}: how K was found")
+        seed = h.get("seed")
+        if seed is None:  # written before run.py recorded the seed; matched to the records
+            candidates = h.get("seed_candidates")
+            seed = "one of " + ", ".join(map(str, candidates)) if candidates else "unknown"
+        fig.suptitle(f"DAG on {path.stem}, seed {seed}: how K was found")
         fig.tight_layout()
         target = out / f"{path.stem}.png"
         fig.savefig(target, dpi=90)
