@@ -50,8 +50,8 @@ def bpr_loss(
         raise ValueError("src, dst and neg must be 1-D index tensors of the same length")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    c_src = c[src]
-    margin = (c_src * c[dst]).sum(-1) - (c_src * c[neg]).sum(-1)
+    c_src = c.index_select(0, src)
+    margin = (c_src * c.index_select(0, dst)).sum(-1) - (c_src * c.index_select(0, neg)).sum(-1)
     # logsigmoid is the numerically stable form of ln(sigmoid(.)) for large |margin|
     losses = -F.logsigmoid(margin)
     return losses.sum() if reduction == "sum" else losses.mean()
