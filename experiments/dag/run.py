@@ -226,7 +226,7 @@ def _done() -> set[str]:
     return keys
 
 
-def save_history(label: str, model: DAG, tag: str) -> None:
+def save_history(label: str, model: DAG, tag: str, **extra: object) -> None:
     """K per evaluation and the W column norms (every 5th epoch) of one DAG fit (seed 0)."""
     HISTORIES.mkdir(exist_ok=True)
     h = model.history_
@@ -242,6 +242,7 @@ def save_history(label: str, model: DAG, tag: str) -> None:
         "n_clusters": model.n_clusters_,
         "k_readout": model.k_readout,
         "seed": model.seed,
+        **extra,
     }
     (HISTORIES / f"{label}_{tag}.json").write_text(json.dumps(payload))
 
@@ -252,8 +253,9 @@ def _records() -> dict[str, dict]:
 
 
 def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
-    """Refit seed 0 of every recorded DAG run of ``suite`` and write its history again
-    (the plots); check that the refit reproduces the recorded partition and log it."""
+    """Refit seed 0 of every recorded DAG run of ``suite`` with the record's number of
+    torch threads and write its history again (the plots); check that the refit
+    reproduces the recorded partition and log it."""
     records = _records()
     for name, params in SUITES[suite]:
         label = dataset_label(name, params)
@@ -266,10 +268,11 @@ def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
             if record is None:
                 continue
             model = make_method("dag", name, int(data.num_classes), 0, variant)
+            # float sums depend on the thread count, and training amplifies the difference
+            torch.set_num_threads(record["machine"].get("torch_threads") or 1)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(data)
-            save_history(label, model, f"{suite}_{tag}")
             metrics = evaluate_partition(model.labels_, data)
             check = {
                 "suite": suite,
@@ -283,6 +286,7 @@ def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
                 | {"selected_epoch": model.selected_epoch_},
             }
             check["identical"] = check["recorded"] == check["refit"]
+            save_history(label, model, f"{suite}_{tag}", reproduces_record=check["identical"])
             with (HERE / "logs" / "rehistory.jsonl").open("a") as handle:
                 handle.write(json.dumps(check) + "\n")
             print(f"{label} {suite} {tag}: identical {check['identical']}", flush=True)

@@ -112,6 +112,7 @@ GLANCE = (
     ("default", "dag", "DAG() defaults"),
     ("auto", "dag", "DAG() defaults, old factorised decoder layer"),
     ("decoder", "dag", "paper's readout (readout_norm='none')"),
+    ("main", "dag", "paper's readout, old factorised decoder layer"),
     ("detach", "dag", "detached, k-means read-out"),
     ("detachauto", "dag", "detached + readout_norm='auto'"),
     ("detachsel", "dag", "detached + selection='readout'"),
@@ -228,7 +229,12 @@ def plot_histories() -> list[str]:
         if seed is None:  # written before run.py recorded the seed; matched to the records
             candidates = h.get("seed_candidates")
             seed = "one of " + ", ".join(map(str, candidates)) if candidates else "unknown"
-        fig.suptitle(f"DAG on {path.stem}, seed {seed}: how K was found")
+        note = (
+            " (refit by today's code; not the recorded fit)"
+            if h.get("reproduces_record") is False
+            else ""
+        )
+        fig.suptitle(f"DAG on {path.stem}, seed {seed}{note}: how K was found")
         fig.tight_layout()
         target = out / f"{path.stem}.png"
         fig.savefig(target, dpi=90)
