@@ -234,7 +234,7 @@ def plot_histories() -> list[str]:
             if h.get("reproduces_record") is False
             else ""
         )
-        fig.suptitle(f"DAG on {path.stem}, seed {seed}{note}: how K was found")
+        fig.suptitle(f"DAG on {path.stem}\nseed {seed}{note}: how K was found", fontsize=9)
         fig.tight_layout()
         target = out / f"{path.stem}.png"
         fig.savefig(target, dpi=90)
