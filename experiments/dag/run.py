@@ -214,16 +214,33 @@ def make_method(method: str, name: str, true_k: int, seed: int, variant: dict) -
     return DAG(**params)
 
 
-def _done() -> set[str]:
-    if not RESULTS.is_file():
-        return set()
-    keys = set()
-    for line in RESULTS.read_text().splitlines():
+def _records() -> dict[str, dict]:
+    """The recorded runs by key (lines that do not parse are skipped)."""
+    records = {}
+    for line in RESULTS.read_text().splitlines() if RESULTS.is_file() else []:
         try:
-            keys.add(json.loads(line)["key"])
+            record = json.loads(line)
+            records[record["key"]] = record
         except (json.JSONDecodeError, KeyError):
             continue
-    return keys
+    return records
+
+
+def _done() -> set[str]:
+    return set(_records())
+
+
+def _settings(suite: str, methods: list[str], k_factors: list[int], only: set[str] | None):
+    """(dataset name, label, graph, method, variant, tag) of every setting of a suite."""
+    for name, params in SUITES[suite]:
+        label = dataset_label(name, params)
+        if only and label not in only:
+            continue
+        data = load_dataset(name, **params)
+        for method in methods:
+            for variant in variants(suite, method, k_factors):
+                tag = "_".join(f"{k}{v}" for k, v in variant.items())
+                yield name, label, data, method, variant, tag
 
 
 def save_history(label: str, model: DAG, tag: str, **extra: object) -> None:
@@ -247,49 +264,38 @@ def save_history(label: str, model: DAG, tag: str, **extra: object) -> None:
     (HISTORIES / f"{label}_{tag}.json").write_text(json.dumps(payload))
 
 
-def _records() -> dict[str, dict]:
-    lines = RESULTS.read_text().splitlines() if RESULTS.is_file() else []
-    return {r["key"]: r for r in map(json.loads, filter(str.strip, lines))}
-
-
 def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
     """Refit seed 0 of every recorded DAG run of ``suite`` with the record's number of
     torch threads and write its history again (the plots); check that the refit
     reproduces the recorded partition and log it."""
     records = _records()
-    for name, params in SUITES[suite]:
-        label = dataset_label(name, params)
-        if only and label not in only:
+    for name, label, data, _, variant, tag in _settings(suite, ["dag"], k_factors, only):
+        record = records.get(f"{suite}|{label}|dag|{tag}|0")
+        if record is None:
             continue
-        data = load_dataset(name, **params)
-        for variant in variants(suite, "dag", k_factors):
-            tag = "_".join(f"{k}{v}" for k, v in variant.items())
-            record = records.get(f"{suite}|{label}|dag|{tag}|0")
-            if record is None:
-                continue
-            model = make_method("dag", name, int(data.num_classes), 0, variant)
-            # float sums depend on the thread count, and training amplifies the difference
-            torch.set_num_threads(record["machine"].get("torch_threads") or 1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(data)
-            metrics = evaluate_partition(model.labels_, data)
-            check = {
-                "suite": suite,
-                "dataset": label,
-                "tag": tag,
-                "date": run_context()["date"],
-                "threads": torch.get_num_threads(),
-                "recorded": {k: record["metrics"][k] for k in ("k", "nmi", "edge")}
-                | {"selected_epoch": record.get("selected_epoch")},
-                "refit": {k: metrics[k] for k in ("k", "nmi", "edge")}
-                | {"selected_epoch": model.selected_epoch_},
-            }
-            check["identical"] = check["recorded"] == check["refit"]
-            save_history(label, model, f"{suite}_{tag}", reproduces_record=check["identical"])
-            with (HERE / "logs" / "rehistory.jsonl").open("a") as handle:
-                handle.write(json.dumps(check) + "\n")
-            print(f"{label} {suite} {tag}: identical {check['identical']}", flush=True)
+        model = make_method("dag", name, int(data.num_classes), 0, variant)
+        # float sums depend on the thread count, and training amplifies the difference
+        torch.set_num_threads(record["machine"].get("torch_threads") or 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(data)
+        metrics = evaluate_partition(model.labels_, data)
+        check = {
+            "suite": suite,
+            "dataset": label,
+            "tag": tag,
+            "date": run_context()["date"],
+            "threads": torch.get_num_threads(),
+            "recorded": {k: record["metrics"][k] for k in ("k", "nmi", "edge")}
+            | {"selected_epoch": record.get("selected_epoch")},
+            "refit": {k: metrics[k] for k in ("k", "nmi", "edge")}
+            | {"selected_epoch": model.selected_epoch_},
+        }
+        check["identical"] = check["recorded"] == check["refit"]
+        save_history(label, model, f"{suite}_{tag}", reproduces_record=check["identical"])
+        with (HERE / "logs" / "rehistory.jsonl").open("a") as handle:
+            handle.write(json.dumps(check) + "\n")
+        print(f"{label} {suite} {tag}: identical {check['identical']}", flush=True)
 
 
 def run(
@@ -297,64 +303,57 @@ def run(
 ) -> None:
     done = _done()
     context = run_context()
-    for name, params in SUITES[suite]:
-        label = dataset_label(name, params)
-        if only and label not in only:
-            continue
-        data = load_dataset(name, **params)
+    for name, label, data, method, variant, tag in _settings(suite, methods, k_factors, only):
         true_k = int(data.num_classes)
-        for method in methods:
-            for variant in variants(suite, method, k_factors):
-                tag = "_".join(f"{k}{v}" for k, v in variant.items())
-                for seed in seeds:
-                    key = f"{suite}|{label}|{method}|{tag}|{seed}"
-                    # re-read: another process may be running the same suite side by side
-                    if key in done or key in _done():
-                        continue
-                    model = make_method(method, name, true_k, seed, variant)
-                    reset_peak_rss()
-                    start = time.perf_counter()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        model.fit(data)
-                    wall = time.perf_counter() - start
-                    metrics = evaluate_partition(model.labels_, data)
-                    record = {
-                        "key": key,
-                        "suite": suite,
-                        "dataset": label,
-                        "method": method,
-                        "seed": seed,
-                        "variant": variant,
-                        "true_k": true_k,
-                        "n_nodes": int(data.num_nodes),
-                        "n_edges": int(data.edge_index.size(1) // 2),
-                        "params": {
-                            k: v
-                            for k, v in model.get_params().items()
-                            if isinstance(v, (int, float, str, type(None)))
-                        },
-                        "metrics": metrics,
-                        "fit_time_s": round(wall, 2),
-                        "peak_rss_mb": round(peak_rss_mb(), 1),
-                        "date": context["date"],
-                        "versions": context["versions"],
-                        "machine": context["machine"],
-                    }
-                    if method == "dag":
-                        record |= dag_record_fields(model, data)
-                        if seed == 0:
-                            save_history(label, model, f"{suite}_{tag}")
-                    if key in _done():  # finished meanwhile by a process side by side
-                        continue
-                    with RESULTS.open("a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    print(
-                        f"{label:>24} {method:>8} {tag} seed {seed}: K {metrics['k']:>3} "
-                        f"(true {true_k}) NMI {metrics['nmi']:.4f} EDGE {metrics['edge']:.4f} "
-                        f"(trivial {metrics['edge_trivial']:.4f}) {wall:.0f}s",
-                        flush=True,
-                    )
+        for seed in seeds:
+            key = f"{suite}|{label}|{method}|{tag}|{seed}"
+            # re-read: another process may be running the same suite side by side
+            if key in done or key in _done():
+                continue
+            model = make_method(method, name, true_k, seed, variant)
+            reset_peak_rss()
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(data)
+            wall = time.perf_counter() - start
+            metrics = evaluate_partition(model.labels_, data)
+            record = {
+                "key": key,
+                "suite": suite,
+                "dataset": label,
+                "method": method,
+                "seed": seed,
+                "variant": variant,
+                "true_k": true_k,
+                "n_nodes": int(data.num_nodes),
+                "n_edges": int(data.edge_index.size(1) // 2),
+                "params": {
+                    k: v
+                    for k, v in model.get_params().items()
+                    if isinstance(v, (int, float, str, type(None)))
+                },
+                "metrics": metrics,
+                "fit_time_s": round(wall, 2),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "date": context["date"],
+                "versions": context["versions"],
+                "machine": context["machine"],
+            }
+            if method == "dag":
+                record |= dag_record_fields(model, data)
+                if seed == 0:
+                    save_history(label, model, f"{suite}_{tag}")
+            if key in _done():  # finished meanwhile by a process side by side
+                continue
+            with RESULTS.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(
+                f"{label:>24} {method:>8} {tag} seed {seed}: K {metrics['k']:>3} "
+                f"(true {true_k}) NMI {metrics['nmi']:.4f} EDGE {metrics['edge']:.4f} "
+                f"(trivial {metrics['edge_trivial']:.4f}) {wall:.0f}s",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
