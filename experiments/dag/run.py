@@ -269,10 +269,12 @@ def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
     torch threads and write its history again (the plots); check that the refit
     reproduces the recorded partition and log it."""
     records = _records()
+    refits = 0
     for name, label, data, _, variant, tag in _settings(suite, ["dag"], k_factors, only):
         record = records.get(f"{suite}|{label}|dag|{tag}|0")
         if record is None:
             continue
+        refits += 1
         model = make_method("dag", name, int(data.num_classes), 0, variant)
         # float sums depend on the thread count, and training amplifies the difference
         torch.set_num_threads(record["machine"].get("torch_threads") or 1)
@@ -296,19 +298,24 @@ def rehistory(suite: str, k_factors: list[int], only: set[str] | None) -> None:
         with (HERE / "logs" / "rehistory.jsonl").open("a") as handle:
             handle.write(json.dumps(check) + "\n")
         print(f"{label} {suite} {tag}: identical {check['identical']}", flush=True)
+    if not refits:
+        raise SystemExit(
+            f"no recorded seed-0 DAG run of suite {suite!r}"
+            + (f" on {', '.join(sorted(only))}" if only else "")
+            + ": run the suite first (run.py --suite ... --seeds 0)"
+        )
 
 
 def run(
     suite: str, seeds: list[int], methods: list[str], k_factors: list[int], only: set[str] | None
 ) -> None:
-    done = _done()
     context = run_context()
     for name, label, data, method, variant, tag in _settings(suite, methods, k_factors, only):
         true_k = int(data.num_classes)
         for seed in seeds:
             key = f"{suite}|{label}|{method}|{tag}|{seed}"
-            # re-read: another process may be running the same suite side by side
-            if key in done or key in _done():
+            # read each time: another process may be running the same suite side by side
+            if key in _done():
                 continue
             model = make_method(method, name, true_k, seed, variant)
             reset_peak_rss()
@@ -340,12 +347,12 @@ def run(
                 "versions": context["versions"],
                 "machine": context["machine"],
             }
+            if key in _done():  # finished meanwhile by a process side by side
+                continue
             if method == "dag":
                 record |= dag_record_fields(model, data)
                 if seed == 0:
                     save_history(label, model, f"{suite}_{tag}")
-            if key in _done():  # finished meanwhile by a process side by side
-                continue
             with RESULTS.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
             print(
