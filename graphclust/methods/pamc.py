@@ -327,7 +327,10 @@ class PamC(BaseClusterer):
                 position[batch] = torch.arange(batch.numel(), device=device)
                 local = position[col]
                 position[batch] = -1
-                z_cols = torch.where((local >= 0).unsqueeze(1), z[local.clamp_min(0)], cache[col])
+                # index_select, not z[...]: the accumulating index_put_ behind advanced
+                # indexing's backward sums in a thread-dependent order on CPU.
+                fresh = z.index_select(0, local.clamp_min(0))
+                z_cols = torch.where((local >= 0).unsqueeze(1), fresh, cache[col])
                 hop = torch.arange(col.numel(), device=device)
                 positive = influence_term(z, z_cols, row, hop, value, self.tau)
                 negative = meta_node_term(z, self._assignment(q), self.n_clusters, self.tau)

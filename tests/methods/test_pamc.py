@@ -135,6 +135,37 @@ def test_minibatch_mode_runs_and_matches_full_batch_at_the_first_step(sbm):
     assert one_batch.history_["loss"][0] == pytest.approx(full.history_["loss"][0], rel=1e-5)
 
 
+def test_minibatch_training_repeats_bit_for_bit_on_two_threads():
+    """In-batch positives are gathered from the batch's embeddings; a getitem gather
+    (backward: index_put_ with accumulate) summed in a thread-dependent order on CPU,
+    so two-thread fits of one seed differed by ~1e-5. index_select repeats exactly."""
+    torch.manual_seed(0)
+    sizes = [250] * 4
+    probs = torch.full((4, 4), 0.002)
+    probs.fill_diagonal_(0.04)
+    edge_index = to_undirected(stochastic_blockmodel_graph(sizes, probs))
+    truth = torch.arange(4).repeat_interleave(250)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 64, generator=gen)[truth] + torch.randn(1000, 64, generator=gen)
+    data = Data(x=x, edge_index=edge_index)
+    params = {
+        **FAST,
+        "hidden": (64, 64, 128),
+        "latent_dim": 16,
+        "pretrain_epochs": 5,
+        "pretrain_batch_size": 256,
+        "epochs": 6,
+        "n_init": 2,
+    }
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = [PamC(n_clusters=4, batch_size=256, seed=0, **params).fit(data) for _ in range(2)]
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(runs[0].embeddings_, runs[1].embeddings_, rtol=0, atol=0)
+
+
 def test_gcn_encoder_runs(sbm):
     data, truth = sbm
     model = PamC(n_clusters=K, encoder="gcn", **FAST).fit(data)
