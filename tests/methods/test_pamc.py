@@ -27,15 +27,23 @@ FAST = {
 }
 
 
-def _sbm(seed: int = 0) -> tuple[Data, np.ndarray]:
+def _sbm(
+    seed: int = 0,
+    sizes: tuple[int, ...] = SIZES,
+    dim: int = 16,
+    p_in: float = 0.2,
+    p_out: float = 0.02,
+    spread: float = 3.0,
+) -> tuple[Data, np.ndarray]:
+    k = len(sizes)
     torch.manual_seed(seed)
-    probs = torch.full((K, K), 0.02)
-    probs.fill_diagonal_(0.2)
-    edge_index = to_undirected(stochastic_blockmodel_graph(list(SIZES), probs))
-    truth = torch.arange(K).repeat_interleave(torch.tensor(SIZES))
+    probs = torch.full((k, k), p_out)
+    probs.fill_diagonal_(p_in)
+    edge_index = to_undirected(stochastic_blockmodel_graph(list(sizes), probs))
+    truth = torch.arange(k).repeat_interleave(torch.tensor(sizes))
     gen = torch.Generator().manual_seed(seed)
-    centres = 3.0 * torch.randn(K, 16, generator=gen)
-    x = centres[truth] + torch.randn(truth.numel(), 16, generator=gen)
+    centres = spread * torch.randn(k, dim, generator=gen)
+    x = centres[truth] + torch.randn(truth.numel(), dim, generator=gen)
     return Data(x=x, edge_index=edge_index, y=truth), truth.numpy()
 
 
@@ -139,15 +147,8 @@ def test_minibatch_training_repeats_bit_for_bit_on_two_threads():
     """In-batch positives are gathered from the batch's embeddings; a getitem gather
     (backward: index_put_ with accumulate) summed in a thread-dependent order on CPU,
     so two-thread fits of one seed differed by ~1e-5. index_select repeats exactly."""
-    torch.manual_seed(0)
-    sizes = [250] * 4
-    probs = torch.full((4, 4), 0.002)
-    probs.fill_diagonal_(0.04)
-    edge_index = to_undirected(stochastic_blockmodel_graph(sizes, probs))
-    truth = torch.arange(4).repeat_interleave(250)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(4, 64, generator=gen)[truth] + torch.randn(1000, 64, generator=gen)
-    data = Data(x=x, edge_index=edge_index)
+    # 1,000 nodes: big enough for the parallel CPU kernels (the small SBM is not)
+    data, _ = _sbm(sizes=(250,) * 4, dim=64, p_in=0.04, p_out=0.002, spread=1.0)
     params = {
         **FAST,
         "hidden": (64, 64, 128),
