@@ -4,7 +4,7 @@ On the H200 (ninth session) the detached configuration read K = 5-7 for Cora's 7
 4-5 for CiteSeer's 6, and the seeds that read K = 5 on Cora were the low-NMI ones. At
 this CPU's reduced width the under-count does not appear, so this script trains at the
 paper's widths (hidden, heads, weight decay; fewer epochs: the H200 fits kept epochs
-50-300 of 1500), keeps the embeddings of every evaluated checkpoint, and clusters each
+50-300 of 1500; everything else as ``gpu_suite.py`` ran on the H200), keeps the embeddings of every evaluated checkpoint, and clusters each
 by k-means for every K in 2..k_max, as ``kmeans_k_search`` does. Per (checkpoint, K)
 it logs label-free scores (modularity, Calinski-Harabasz in the embedding space and in
 the input features, silhouette) and, as a diagnosis only, NMI against the labels.
@@ -56,7 +56,12 @@ RULES = {
 
 
 class KeepingDAG(DAG):
-    """DAG that also keeps the embeddings of every evaluated checkpoint."""
+    """DAG that also keeps the embeddings of every evaluated checkpoint (of the run it
+    returns: a run restarted by ``readout_norm="auto"`` starts the list again)."""
+
+    def _run(self, *args, **kwargs):
+        self.kept_ = []
+        return super()._run(*args, **kwargs)
 
     def _evaluate(self, x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector):
         super()._evaluate(x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector)
@@ -103,9 +108,7 @@ def run(dataset: str, seeds: list[int], epochs: int, out: Path) -> None:
     context = run_context()
     for seed in seeds:
         start = time.perf_counter()
-        model = KeepingDAG(**params, seed=seed)
-        model.kept_ = []
-        model.fit(data)
+        model = KeepingDAG(**params, seed=seed).fit(data)
         fit_s = time.perf_counter() - start
         for epoch, h in model.kept_:
             record = {

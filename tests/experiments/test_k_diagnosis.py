@@ -46,7 +46,6 @@ def test_kept_embeddings_include_the_returned_checkpoint() -> None:
     data = _graph()
     model = KeepingDAG(hidden=16, heads=2, k_max=6, epochs=6, eval_every=2, seed=0,
                        detach_readout=True, k_readout="kmeans")  # fmt: skip
-    model.kept_ = []
     model.fit(data)
     assert [epoch for epoch, _ in model.kept_] == [2, 4, 6]
     kept = dict(model.kept_)[model.selected_epoch_]
