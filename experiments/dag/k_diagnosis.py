@@ -4,8 +4,9 @@ On the H200 (ninth session) the detached configuration read K = 5-7 for Cora's 7
 4-5 for CiteSeer's 6, and the seeds that read K = 5 on Cora were the low-NMI ones. At
 this CPU's reduced width the under-count does not appear, so this script trains at the
 paper's widths (hidden, heads, weight decay; fewer epochs: the H200 fits kept epochs
-50-300 of 1500; everything else as ``gpu_suite.py`` ran on the H200), keeps the embeddings of every evaluated checkpoint, and clusters each
-by k-means for every K in 2..k_max, as ``kmeans_k_search`` does. Per (checkpoint, K)
+50-300 of 1500; all else as ``gpu_suite.py`` ran on the H200), keeps the embeddings of
+every evaluated checkpoint, and clusters each by k-means for every K in 2..k_max, as
+``kmeans_k_search`` does. Per (checkpoint, K)
 it logs label-free scores (modularity, Calinski-Harabasz in the embedding space and in
 the input features, silhouette) and, as a diagnosis only, NMI against the labels.
 
