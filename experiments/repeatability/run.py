@@ -10,8 +10,9 @@ two fits' embeddings and whether the labels agree. Writes ``results.md`` beside 
 Found this way: DAG's BPR gather (eleventh session) and PamC's mini-batch gather of
 in-batch positives (twelfth) used advanced indexing, whose backward (``index_put_`` with
 accumulation) sums in a thread-dependent order; both now gather with ``index_select``.
-Before the PamC fix this script measured a largest difference of 6.7e-6 (mini-batch) and
-5.1e-5 (soft meta-nodes) on two threads; the regression tests are in tests/methods.
+With the old PamC gather checked out, these cases gave a largest difference of 6.7e-6
+and 8.6e-6 (mini-batch, two runs; the size varies, being order-dependent) and 5.1e-5
+(soft meta-nodes) on two threads; the regression tests are in tests/methods.
 """
 
 from __future__ import annotations
