@@ -8,7 +8,8 @@ paper's widths (hidden, heads, weight decay; fewer epochs: the H200 fits kept ep
 every evaluated checkpoint, and clusters each by k-means for every K in 2..k_max, as
 ``kmeans_k_search`` does. Per (checkpoint, K)
 it logs label-free scores (modularity, Calinski-Harabasz in the embedding space and in
-the input features, silhouette) and, as a diagnosis only, NMI against the labels.
+the input features, silhouette) and, as a diagnosis only, NMI and ARI against the
+labels (ARI since the twelfth session's Cora rerun).
 
 Labels never steer anything here: the summary compares each label-free rule's K and
 NMI with the true K and with the NMI that k-means at the true K would give, to say how
@@ -33,7 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 
 from graphclust.assign import fit_kmeans
 from graphclust.bench.environment import run_context
@@ -89,6 +90,7 @@ def scores_over_k(h: torch.Tensor, data, k_max: int, seed: int) -> list[dict]:
                 if used > 1
                 else -1.0,
                 "nmi": float(normalized_mutual_info_score(truth, labels.numpy())),
+                "ari": float(adjusted_rand_score(truth, labels.numpy())),
             }
         )
     return rows
@@ -158,6 +160,7 @@ def summary(path: Path) -> list[str]:
         true_k = rows[0]["true_k"]
         params = rows[0]["params"]
         n = len(kept)
+        has_ari = all("ari" in p for r in kept for p in r["per_k"])
         lines += [
             "",
             f"## {dataset} (true K {true_k})",
@@ -168,8 +171,8 @@ def summary(path: Path) -> list[str]:
             f"{sorted(r['epoch'] for r in kept)}.",
             "",
             "| rule for K at the kept checkpoint | K, mean | K exact / within 1 | "
-            "mean abs dK | NMI at its K |",
-            "|---|---|---|---|---|",
+            "mean abs dK | NMI at its K |" + (" ARI at its K |" if has_ari else ""),
+            "|---|---|---|---|---|" + ("---|" if has_ari else ""),
         ]
         for name, pick_rule in RULES.items():
             picks = [max(r["per_k"], key=pick_rule) for r in kept]
@@ -179,13 +182,15 @@ def summary(path: Path) -> list[str]:
                 f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)} | "
                 f"{statistics.mean(abs(k - true_k) for k in ks):.1f} | "
                 f"{_mean_std([p['nmi'] for p in picks])} |"
+                + (f" {_mean_std([p['ari'] for p in picks])} |" if has_ari else "")
             )
-        at_true = [_at(r, true_k)["nmi"] for r in kept]
+        at_true = [_at(r, true_k) for r in kept]
         best = [max(p["nmi"] for p in r["per_k"]) for r in kept]
         lines += [
             f"| k-means at the true K (needs labels) | {true_k} | {n} / {n} | 0 | "
-            f"{_mean_std(at_true)} |",
-            f"| best K by NMI (oracle) | | | | {_mean_std(best)} |",
+            f"{_mean_std([p['nmi'] for p in at_true])} |"
+            + (f" {_mean_std([p['ari'] for p in at_true])} |" if has_ari else ""),
+            f"| best K by NMI (oracle) | | | | {_mean_std(best)} |" + (" |" if has_ari else ""),
             "",
             "DAG's rule at every checkpoint (does the kept checkpoint matter?):",
             "",

@@ -39,7 +39,7 @@ def test_dags_rule_matches_the_k_search() -> None:
         assert rule(row) == pytest.approx(search.scores[row["k"]], rel=1e-9)
         assert row["q"] == pytest.approx(search.modularity[row["k"]], rel=1e-9)
     assert max(rows, key=rule)["k"] == search.n_clusters
-    assert all(0.0 <= row["nmi"] <= 1.0 for row in rows)
+    assert all(0.0 <= row["nmi"] <= 1.0 and -1.0 <= row["ari"] <= 1.0 for row in rows)
 
 
 def test_kept_embeddings_include_the_returned_checkpoint() -> None:
