@@ -152,7 +152,8 @@ def summary(path: Path) -> list[str]:
         f"Records: `{path.name}`, {dates[0]} to {dates[-1]}; torch "
         f"{first['versions']['torch']}, {first['machine']['cpu_count']} CPU cores, "
         f"{first['machine']['torch_threads']} torch thread(s) per fit. NMI: mean ± "
-        "population std over seeds, read for the diagnosis only.",
+        "population std over seeds; NMI and ARI (where recorded) are read for the "
+        "diagnosis only.",
     ]
     rule = RULES["Q x CH(H) (DAG's k-means read-out)"]
     for dataset, rows in groups.items():
