@@ -63,6 +63,7 @@ def cases() -> list[tuple[str, object, object]]:
     """``(name, factory, input)`` for every configuration checked."""
     graph = _sbm()
     images = torch.rand(512, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    clips = _clips()
     pamc = dict(
         hidden=(64, 64, 128),
         latent_dim=16,
@@ -122,8 +123,8 @@ def cases() -> list[tuple[str, object, object]]:
             images,
         ),
         ("SwAV, kNN-graph term", lambda: SwAV(n_clusters=8, graph_weight=0.5, **swav), images),
-        ("SIGMA, hard codes", lambda: SIGMA(n_clusters=4, **sigma), _clips()),
-        ("SIGMA, soft codes", lambda: SIGMA(n_clusters=4, codes="soft", **sigma), _clips()),
+        ("SIGMA, hard codes", lambda: SIGMA(n_clusters=4, **sigma), clips),
+        ("SIGMA, soft codes", lambda: SIGMA(n_clusters=4, codes="soft", **sigma), clips),
     ]
 
 
