@@ -11,6 +11,15 @@ it logs label-free scores (modularity, Calinski-Harabasz in the embedding space 
 the input features, silhouette) and, as a diagnosis only, NMI and ARI against the
 labels (ARI since the twelfth session's Cora rerun).
 
+Since the thirteenth session each checkpoint is also clustered after two propagation
+steps by the GCN-normalised adjacency, ``A_hat^2 H`` with ``A_hat = D^-1/2 (A + I)
+D^-1/2`` (the propagation the paper's 2-layer GCN readout applies before its argmax),
+scored by the same rule in that space, and every partition's EDGE is logged. This
+candidate read-out was fixed before any measurement (depth 2 = the readout's two
+layers; no other depth is tried); ``--settings reduced`` runs it at run.py's reduced
+settings ("detach" suite) on graphs the rule was never looked at on (synthetic graphs,
+ACM, DBLP).
+
 Labels never steer anything here: the summary compares each label-free rule's K and
 NMI with the true K and with the NMI that k-means at the true K would give, to say how
 much the under-count costs and whether it comes from the K rule or from the kept
@@ -39,21 +48,33 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, s
 from graphclust.assign import fit_kmeans
 from graphclust.bench.environment import run_context
 from graphclust.data import load_dataset
+from graphclust.graph.adjacency import normalized_adjacency
 from graphclust.methods.dag import DAG
 from graphclust.methods.ksearch import selection_score
-from graphclust.metrics import calinski_harabasz, modularity
+from graphclust.metrics import calinski_harabasz, edge_score, modularity
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from gpu_suite import COMMON, FULL  # noqa: E402
+from run import SUITES, dag_params, dataset_label, variants  # noqa: E402
 
 OUT = HERE / "logs" / "k_diagnosis.jsonl"
-# label-free rules for K, each a function of one K's scores (higher is better)
+# the graphs of run.py's "detach" suite, by label, for --settings reduced
+REDUCED_GRAPHS = {dataset_label(name, params): (name, params) for name, params in SUITES["detach"]}
+# label-free rules for K: (the record's list of per-K scores it reads, a function of one
+# K's scores, higher is better). "per_k": k-means of H; "per_k_smoothed": of A_hat^2 H.
 RULES = {
-    "Q x CH(H) (DAG's k-means read-out)": lambda s: selection_score(s["q"], s["ch_h"], s["k"]),
-    "Q x CH(X)": lambda s: selection_score(s["q"], s["ch_x"], s["k"]),
-    "modularity Q": lambda s: s["q"],
-    "silhouette(H)": lambda s: s["silhouette"],
+    "Q x CH(H) (DAG's k-means read-out)": (
+        "per_k",
+        lambda s: selection_score(s["q"], s["ch_h"], s["k"]),
+    ),
+    "Q x CH(X)": ("per_k", lambda s: selection_score(s["q"], s["ch_x"], s["k"])),
+    "modularity Q": ("per_k", lambda s: s["q"]),
+    "silhouette(H)": ("per_k", lambda s: s["silhouette"]),
+    "Q x CH(A_hat^2 H) (k-means of the propagated H)": (
+        "per_k_smoothed",
+        lambda s: selection_score(s["q"], s["ch_h"], s["k"]),
+    ),
 }
 
 
@@ -72,14 +93,24 @@ class KeepingDAG(DAG):
             self.kept_.append((epoch, self._mae.embed(x, edge_index).cpu()))
 
 
+def propagate(h: torch.Tensor, edge_index: torch.Tensor, steps: int = 2) -> torch.Tensor:
+    """``A_hat^steps h`` with the GCN normalisation ``D^-1/2 (A + I) D^-1/2`` (sparse)."""
+    a_hat = normalized_adjacency(edge_index, h.size(0), kind="sym")
+    for _ in range(steps):
+        h = a_hat @ h
+    return h
+
+
 def scores_over_k(h: torch.Tensor, data, k_max: int, seed: int) -> list[dict]:
-    """k-means of ``h`` for every K in 2..k_max (as kmeans_k_search), with its scores."""
+    """k-means of ``h`` for every K in 2..k_max (as kmeans_k_search), with its scores
+    (``ch_h``: Calinski-Harabasz in the space clustered, ``h``)."""
     truth = data.y.numpy()
     rows = []
     for k in range(2, k_max + 1):
         found = fit_kmeans(h.double(), k, n_init=5, seed=seed, backend="sklearn")
         labels = found.labels.cpu()
         used = int(labels.unique().numel())
+        report = edge_score(labels, edge_index=data.edge_index, y=data.y)
         rows.append(
             {
                 "k": used,
@@ -91,23 +122,40 @@ def scores_over_k(h: torch.Tensor, data, k_max: int, seed: int) -> list[dict]:
                 else -1.0,
                 "nmi": float(normalized_mutual_info_score(truth, labels.numpy())),
                 "ari": float(adjusted_rand_score(truth, labels.numpy())),
+                "edge": report.edge,
+                "edge_trivial": report.trivial_edge,
             }
         )
     return rows
 
 
-def run(dataset: str, seeds: list[int], epochs: int, out: Path) -> None:
-    data = load_dataset(dataset)
+def diagnosis_params(dataset: str, settings: str, epochs: int | None) -> tuple[object, dict]:
+    """The graph and the detached DAG's settings: "full", the paper's widths as the H200
+    ran them (``epochs`` of them); "reduced", run.py's "detach" suite."""
+    if settings == "full":
+        data = load_dataset(dataset)
+        params = {
+            **COMMON,
+            **FULL[dataset],
+            "epochs": epochs or 300,
+            "decoder_factorized": False,
+            "detach_readout": True,
+            "k_readout": "kmeans",
+            "k_max": 2 * (int(data.y.max()) + 1),
+        }
+        return data, params
+    name, graph_params = REDUCED_GRAPHS[dataset]
+    data = load_dataset(name, **graph_params)
+    params = dag_params(name, int(data.y.max()) + 1, 0, variants("detach", "dag", [2])[0])
+    del params["seed"]
+    if epochs:
+        params["epochs"] = epochs
+    return data, params
+
+
+def run(dataset: str, settings: str, seeds: list[int], epochs: int | None, out: Path) -> None:
+    data, params = diagnosis_params(dataset, settings, epochs)
     true_k = int(data.y.max()) + 1
-    params = {
-        **COMMON,
-        **FULL[dataset],
-        "epochs": epochs,
-        "decoder_factorized": False,
-        "detach_readout": True,
-        "k_readout": "kmeans",
-        "k_max": 2 * true_k,
-    }
     context = run_context()
     for seed in seeds:
         start = time.perf_counter()
@@ -116,11 +164,16 @@ def run(dataset: str, seeds: list[int], epochs: int, out: Path) -> None:
         for epoch, h in model.kept_:
             record = {
                 "dataset": dataset,
+                "settings": settings,
                 "true_k": true_k,
                 "seed": seed,
                 "epoch": epoch,
                 "selected": epoch == model.selected_epoch_,
+                "n_clusters": model.n_clusters_,
                 "per_k": scores_over_k(h, data, params["k_max"], seed),
+                "per_k_smoothed": scores_over_k(
+                    propagate(h, data.edge_index), data, params["k_max"], seed
+                ),
                 "params": params,
                 "fit_s": round(fit_s, 1),
                 "context": context,
@@ -131,19 +184,41 @@ def run(dataset: str, seeds: list[int], epochs: int, out: Path) -> None:
               f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
 
 
-def _mean_std(values: list[float]) -> str:
-    """``mean ± population std`` to three decimals."""
-    return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
+def _mean_std(values: list[float], signed: bool = False) -> str:
+    """``mean ± population std`` to three decimals (the mean with its sign if
+    ``signed``)."""
+    mean = f"{statistics.mean(values):+.3f}" if signed else f"{statistics.mean(values):.3f}"
+    return f"{mean} ± {statistics.pstdev(values):.3f}"
+
+
+def _columns(picks: list[dict], true_k: int | None, extra: list[str]) -> str:
+    """Table cells of one row: K, exact / within 1, mean abs dK (when ``true_k``), NMI,
+    then the ``extra`` scores (ARI, EDGE - trivial) in that order."""
+    cells = []
+    if true_k is not None:
+        ks = [p["k"] for p in picks]
+        cells += [
+            f"{statistics.mean(ks):.1f}",
+            f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)}",
+            f"{statistics.mean(abs(k - true_k) for k in ks):.1f}",
+        ]
+    cells.append(_mean_std([p["nmi"] for p in picks]))
+    if "ari" in extra:
+        cells.append(_mean_std([p["ari"] for p in picks]))
+    if "edge" in extra:
+        cells.append(_mean_std([p["edge"] - p["edge_trivial"] for p in picks], signed=True))
+    return " | ".join(cells)
 
 
 def summary(path: Path) -> list[str]:
-    """Markdown tables, per dataset: each rule's K at the kept checkpoint, |dK| and NMI
-    there, beside the NMI of k-means at the true K (a diagnosis: it needs the labels'
+    """Markdown tables, per dataset and settings: each rule's K at the kept checkpoint,
+    |dK|, NMI, ARI and EDGE minus the one-cluster EDGE there (the last two where every
+    record has them), beside k-means at the true K (a diagnosis: it needs the labels'
     K); then DAG's rule at every checkpoint."""
     records = [json.loads(line) for line in path.open()]
-    groups: dict[str, list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
-        groups[r["dataset"]].append(r)
+        groups[(r["dataset"], r.get("settings", "full"))].append(r)
     first = records[0]["context"]
     dates = sorted(r["context"]["date"] for r in records)
     lines = [
@@ -151,47 +226,50 @@ def summary(path: Path) -> list[str]:
         "",
         f"Records: `{path.name}`, {dates[0]} to {dates[-1]}; torch "
         f"{first['versions']['torch']}, {first['machine']['cpu_count']} CPU cores, "
-        f"{first['machine']['torch_threads']} torch thread(s) per fit. NMI: mean ± "
-        "population std over seeds; NMI and ARI (where recorded) are read for the "
-        "diagnosis only.",
+        f"{first['machine']['torch_threads']} torch thread(s) per fit. Mean ± "
+        "population std over seeds; NMI, ARI and EDGE (where recorded) are read for the "
+        "diagnosis only. EDGE - trivial: EDGE minus the one-cluster partition's EDGE.",
     ]
-    rule = RULES["Q x CH(H) (DAG's k-means read-out)"]
-    for dataset, rows in groups.items():
+    rule = RULES["Q x CH(H) (DAG's k-means read-out)"][1]
+    for (dataset, settings), rows in groups.items():
         kept = [r for r in rows if r["selected"]]
         true_k = rows[0]["true_k"]
         params = rows[0]["params"]
         n = len(kept)
-        has_ari = all("ari" in p for r in kept for p in r["per_k"])
+        extra = [
+            key
+            for key in ("ari", "edge")
+            if all(key in p for r in kept for p in r["per_k"])
+        ]
+        headers = {"ari": " ARI at its K |", "edge": " EDGE - trivial |"}
         lines += [
             "",
-            f"## {dataset} (true K {true_k})",
+            f"## {dataset} (true K {true_k}), {settings} settings",
             "",
             f"Hidden {params['hidden']}, {params['heads']} heads, weight decay "
-            f"{params['weight_decay']}, {params['epochs']} epochs, k_max {params['k_max']}; "
-            f"checkpoints kept by DAG's selection in {n} seeds: epochs "
+            f"{params.get('weight_decay', 0.0)}, {params['epochs']} epochs, k_max "
+            f"{params['k_max']}; checkpoints kept by DAG's selection in {n} seeds: epochs "
             f"{sorted(r['epoch'] for r in kept)}.",
             "",
             "| rule for K at the kept checkpoint | K, mean | K exact / within 1 | "
-            "mean abs dK | NMI at its K |" + (" ARI at its K |" if has_ari else ""),
-            "|---|---|---|---|---|" + ("---|" if has_ari else ""),
+            "mean abs dK | NMI at its K |" + "".join(headers[key] for key in extra),
+            "|---|---|---|---|---|" + "---|" * len(extra),
         ]
-        for name, pick_rule in RULES.items():
-            picks = [max(r["per_k"], key=pick_rule) for r in kept]
-            ks = [p["k"] for p in picks]
-            lines.append(
-                f"| {name} | {statistics.mean(ks):.1f} | "
-                f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)} | "
-                f"{statistics.mean(abs(k - true_k) for k in ks):.1f} | "
-                f"{_mean_std([p['nmi'] for p in picks])} |"
-                + (f" {_mean_std([p['ari'] for p in picks])} |" if has_ari else "")
-            )
-        at_true = [_at(r, true_k) for r in kept]
+        for name, (space, pick_rule) in RULES.items():
+            if not all(space in r for r in kept):
+                continue
+            picks = [max(r[space], key=pick_rule) for r in kept]
+            lines.append(f"| {name} | {_columns(picks, true_k, extra)} |")
+        for space, label in (("per_k", "H"), ("per_k_smoothed", "A_hat^2 H")):
+            if all(space in r for r in kept):
+                at_true = [_at(r[space], true_k) for r in kept]
+                lines.append(
+                    f"| k-means of {label} at the true K (needs labels) | "
+                    f"{_columns(at_true, true_k, extra)} |"
+                )
         best = [max(p["nmi"] for p in r["per_k"]) for r in kept]
         lines += [
-            f"| k-means at the true K (needs labels) | {true_k} | {n} / {n} | 0 | "
-            f"{_mean_std([p['nmi'] for p in at_true])} |"
-            + (f" {_mean_std([p['ari'] for p in at_true])} |" if has_ari else ""),
-            f"| best K by NMI (oracle) | | | | {_mean_std(best)} |" + (" |" if has_ari else ""),
+            f"| best K of H by NMI (oracle) | | | | {_mean_std(best)} |" + " |" * len(extra),
             "",
             "DAG's rule at every checkpoint (does the kept checkpoint matter?):",
             "",
@@ -206,22 +284,31 @@ def summary(path: Path) -> list[str]:
             lines.append(
                 f"| {epoch} | {statistics.mean(p['k'] for p in picks):.1f} | "
                 f"{_mean_std([p['nmi'] for p in picks])} | "
-                f"{_mean_std([_at(r, true_k)['nmi'] for r in by_epoch[epoch]])} | "
+                f"{_mean_std([_at(r['per_k'], true_k)['nmi'] for r in by_epoch[epoch]])} | "
                 f"{sum(r['selected'] for r in by_epoch[epoch])} |"
             )
     return lines
 
 
-def _at(record: dict, k: int) -> dict:
-    """The scores of one K in a record."""
-    return next(p for p in record["per_k"] if p["k"] == k)
+def _at(per_k: list[dict], k: int) -> dict:
+    """The scores of one K in a record's per-K list."""
+    return next(p for p in per_k if p["k"] == k)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(FULL), default="cora")
+    parser.add_argument("--dataset", choices=sorted({*FULL, *REDUCED_GRAPHS}), default="cora")
+    parser.add_argument(
+        "--settings",
+        choices=("full", "reduced"),
+        default="full",
+        help="full: the paper's widths (cora, citeseer, pubmed); reduced: run.py's "
+        '"detach" suite (any of its graphs)',
+    )
     parser.add_argument("--seeds", default="0,1,2,3")
-    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default: 300 (full), the suite's (reduced)"
+    )
     parser.add_argument("--summary", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -230,7 +317,10 @@ def main() -> None:
         print("\n".join(lines))
         (HERE / "k_diagnosis.md").write_text("\n".join(lines) + "\n")
         return
-    run(args.dataset, [int(s) for s in args.seeds.split(",")], args.epochs, args.out)
+    if args.settings == "full" and args.dataset not in FULL:
+        parser.error(f"--settings full has the paper's settings for {sorted(FULL)} only")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    run(args.dataset, args.settings, seeds, args.epochs, args.out)
 
 
 if __name__ == "__main__":

@@ -198,20 +198,24 @@ def variants(suite: str, method: str, k_factors: list[int]) -> list[dict]:
     return [{"k_factor": factor} for factor in k_factors]
 
 
-def make_method(method: str, name: str, true_k: int, seed: int, variant: dict) -> object:
-    if method == "louvain":
-        return Louvain(seed=seed)
-    if method == "kmeans":
-        return KMeans(n_clusters=true_k, seed=seed)
+def dag_params(name: str, true_k: int, seed: int, variant: dict) -> dict:
+    """The DAG keyword arguments of one benchmark setting (reduced settings)."""
     extra = {k: v for k, v in variant.items() if k != "k_factor"}
-    params = {
+    return {
         **REDUCED,
         **PAPER.get(name, {}),
         **extra,
         "k_max": variant["k_factor"] * true_k,
         "seed": seed,
     }
-    return DAG(**params)
+
+
+def make_method(method: str, name: str, true_k: int, seed: int, variant: dict) -> object:
+    if method == "louvain":
+        return Louvain(seed=seed)
+    if method == "kmeans":
+        return KMeans(n_clusters=true_k, seed=seed)
+    return DAG(**dag_params(name, true_k, seed, variant))
 
 
 def _records() -> dict[str, dict]:
