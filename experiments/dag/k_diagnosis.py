@@ -236,11 +236,7 @@ def summary(path: Path) -> list[str]:
         true_k = rows[0]["true_k"]
         params = rows[0]["params"]
         n = len(kept)
-        extra = [
-            key
-            for key in ("ari", "edge")
-            if all(key in p for r in kept for p in r["per_k"])
-        ]
+        extra = [key for key in ("ari", "edge") if all(key in p for r in kept for p in r["per_k"])]
         headers = {"ari": " ARI at its K |", "edge": " EDGE - trivial |"}
         lines += [
             "",
