@@ -27,6 +27,7 @@ checkpoint.
 
     OMP_NUM_THREADS=1 GRAPHCLUST_DATA=../shared/data python experiments/dag/k_diagnosis.py \\
         --dataset cora --seeds 0,1,2,3 --epochs 300
+    ... k_diagnosis.py --settings reduced --dataset acm --seeds 0,1,2,3
 
 Appends one JSON line per (seed, checkpoint) to logs/k_diagnosis.jsonl;
 ``--summary`` writes the tables from that file to k_diagnosis.md.
@@ -61,20 +62,21 @@ from run import SUITES, dag_params, dataset_label, variants  # noqa: E402
 OUT = HERE / "logs" / "k_diagnosis.jsonl"
 # the graphs of run.py's "detach" suite, by label, for --settings reduced
 REDUCED_GRAPHS = {dataset_label(name, params): (name, params) for name, params in SUITES["detach"]}
+
+
+def _q_x_ch(s: dict) -> float:
+    """DAG's rule: modularity x Calinski-Harabasz in the space k-means clustered."""
+    return selection_score(s["q"], s["ch_h"], s["k"])
+
+
 # label-free rules for K: (the record's list of per-K scores it reads, a function of one
 # K's scores, higher is better). "per_k": k-means of H; "per_k_smoothed": of A_hat^2 H.
 RULES = {
-    "Q x CH(H) (DAG's k-means read-out)": (
-        "per_k",
-        lambda s: selection_score(s["q"], s["ch_h"], s["k"]),
-    ),
+    "Q x CH(H) (DAG's k-means read-out)": ("per_k", _q_x_ch),
     "Q x CH(X)": ("per_k", lambda s: selection_score(s["q"], s["ch_x"], s["k"])),
     "modularity Q": ("per_k", lambda s: s["q"]),
     "silhouette(H)": ("per_k", lambda s: s["silhouette"]),
-    "Q x CH(A_hat^2 H) (k-means of the propagated H)": (
-        "per_k_smoothed",
-        lambda s: selection_score(s["q"], s["ch_h"], s["k"]),
-    ),
+    "Q x CH(A_hat^2 H) (k-means of the propagated H)": ("per_k_smoothed", _q_x_ch),
 }
 
 
@@ -191,18 +193,16 @@ def _mean_std(values: list[float], signed: bool = False) -> str:
     return f"{mean} ± {statistics.pstdev(values):.3f}"
 
 
-def _columns(picks: list[dict], true_k: int | None, extra: list[str]) -> str:
-    """Table cells of one row: K, exact / within 1, mean abs dK (when ``true_k``), NMI,
-    then the ``extra`` scores (ARI, EDGE - trivial) in that order."""
-    cells = []
-    if true_k is not None:
-        ks = [p["k"] for p in picks]
-        cells += [
-            f"{statistics.mean(ks):.1f}",
-            f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)}",
-            f"{statistics.mean(abs(k - true_k) for k in ks):.1f}",
-        ]
-    cells.append(_mean_std([p["nmi"] for p in picks]))
+def _columns(picks: list[dict], true_k: int, extra: list[str]) -> str:
+    """Table cells of one row: K, exact / within 1, mean abs dK, NMI, then the ``extra``
+    scores (ARI, EDGE - trivial) in that order."""
+    ks = [p["k"] for p in picks]
+    cells = [
+        f"{statistics.mean(ks):.1f}",
+        f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)}",
+        f"{statistics.mean(abs(k - true_k) for k in ks):.1f}",
+        _mean_std([p["nmi"] for p in picks]),
+    ]
     if "ari" in extra:
         cells.append(_mean_std([p["ari"] for p in picks]))
     if "edge" in extra:
