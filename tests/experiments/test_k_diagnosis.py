@@ -19,6 +19,7 @@ from k_diagnosis import RULES, KeepingDAG, propagate, scores_over_k, summary  # 
 from graphclust.assign import fit_kmeans  # noqa: E402
 from graphclust.methods.ksearch import kmeans_k_search  # noqa: E402
 from graphclust.metrics import edge_score  # noqa: E402
+from graphclust.nn.readout import gcn_adjacency  # noqa: E402
 
 
 def _graph() -> Data:
@@ -60,7 +61,9 @@ def test_propagation_is_the_dense_gcn_operator_twice() -> None:
     dense += torch.eye(90)
     d = dense.sum(1).rsqrt()
     a_hat = d[:, None] * dense * d[None, :]
-    torch.testing.assert_close(propagate(h, data.edge_index), a_hat @ (a_hat @ h))
+    torch.testing.assert_close(
+        propagate(h, gcn_adjacency(data.edge_index, 90)), a_hat @ (a_hat @ h)
+    )
 
 
 def test_summary_tables_every_rule_on_records_of_both_spaces(tmp_path: Path) -> None:
@@ -74,7 +77,9 @@ def test_summary_tables_every_rule_on_records_of_both_spaces(tmp_path: Path) -> 
         "epoch": 2,
         "selected": True,
         "per_k": scores_over_k(h, data, k_max=6, seed=0),
-        "per_k_smoothed": scores_over_k(propagate(h, data.edge_index), data, k_max=6, seed=0),
+        "per_k_smoothed": scores_over_k(
+            propagate(h, gcn_adjacency(data.edge_index, 90)), data, k_max=6, seed=0
+        ),
         "params": {"hidden": 16, "heads": 2, "epochs": 2, "k_max": 6},
         "context": {
             "date": "2026-11-29T00:00:00Z",
