@@ -79,4 +79,4 @@ def load_polblogs(root: Path) -> Data:
     edges = np.stack([coo.row, coo.col]).astype(np.int64)
     n = adj.shape[0]
     y, _ = encode_labels(labels)
-    return finalize_graph(edges, n, name="polblogs", x=torch.eye(n), y=y)
+    return finalize_graph(edges, n, name="polblogs", x=torch.eye(n), y=y, feature_kind="identity")

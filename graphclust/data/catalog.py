@@ -16,7 +16,7 @@ from typing import Any
 
 from torch_geometric.data import Data
 
-from graphclust.data import benchmarks, images, pyg_datasets, synthetic
+from graphclust.data import benchmarks, images, pyg_datasets, realworld, synthetic
 from graphclust.data.karate import load_karate
 from graphclust.data.paths import (
     ChecksumMismatchError,
@@ -380,4 +380,63 @@ for _name, _n, _c in (("ogbn-arxiv", 169343, 40), ("ogbn-products", 2449029, 47)
         source="ogb.stanford.edu, via ogb PygNodePropPredDataset",
         licence="ODC-BY (arxiv: MAG); Amazon licence (products)",
         downloadable=True,
+    )
+
+# Real-world robustness suite (graphclust/data/realworld.py): featureless, directed,
+# overlapping. sha256 as in datasets/README.md and the shared PROVENANCE.txt.
+_REALWORLD_SRC = "see datasets/README.md (realworld)"
+_CHECKSUMS.update(
+    {
+        "football": ("48bc58e19bf674cc9064e60fe7128f0b95a908e684fed575178f1388ac34e949",),
+        "email-eu-core": (
+            "23e0ca0bce21a053025e78f7e9691ac9210ae806a0689bd5edff3c3bac572d4c",
+            "91a089f21ee35eb224066456fa5322c8ad57c0f07b2da7a58a3220c72b5d54b5",
+        ),
+        "fb-0": ("ccc4119eaa1b691a629351164ff351e1d962c947df00f4de9fd036857679d1a2",),
+        "fb-348": ("97f82b9d0e69f3abca84964732ab805724d4785abf3a83655160c51de2514eb3",),
+        "fb-414": ("57a370a6b9a78053a85e4d7a0e57aaaf68fd28d8f78119a9d2811010500c20cf",),
+        "fb-686": ("ff6388cafdf58a518acd0e05eaeca1089988a702cecc83f94ff4200ec3b86699",),
+        "fb-698": ("db02fb4f6b6d2cb743edcb9f04b7e2ad81ce6e2a83717da756aabed38dcd7593",),
+        "fb-3437": ("6a7ba8f1483df5e578e3de3f521594b0d35b65a8f37d857937f5bb6a76b6ec04",),
+        "fb-3980": ("ef623d222baca47d3cd8faec9d764ccf5bf109615c975a022f21f4dd9e8a6682",),
+    }
+)
+_file_spec(
+    "football",
+    realworld.load_football,
+    (realworld.FOOTBALL_FILE,),
+    description="US college football 2000 (Girvan & Newman), 12 conferences, no features",
+    num_nodes=115,
+    num_classes=12,
+    source="Newman's football.gml (Girvan & Newman 2002)",
+    licence="research use (M. Newman's network data page)",
+)
+_file_spec(
+    "email-eu-core",
+    realworld.load_email_eu_core,
+    realworld.EMAIL_FILES,
+    description="SNAP email-Eu-core, directed -> undirected, 42 departments, no features",
+    num_nodes=1005,
+    num_classes=42,
+    source="SNAP email-Eu-core (Leskovec et al. 2007; Yin et al. 2017)",
+    licence="SNAP: free for research use",
+)
+for _ego, _n, _c in (
+    (0, 347, 24),
+    (348, 227, 14),
+    (414, 159, 7),
+    (686, 170, 14),
+    (698, 66, 13),
+    (3437, 547, 32),
+    (3980, 59, 17),
+):
+    _file_spec(
+        f"fb-{_ego}",
+        partial(realworld.load_facebook_ego, ego=_ego),
+        (realworld.facebook_file(_ego),),
+        description=f"Facebook ego network {_ego} (NOCD), overlapping circles",
+        num_nodes=_n,
+        num_classes=_c,
+        source="shchur/overlapping-community-detection data/facebook_ego (SNAP ego-Facebook)",
+        licence="SNAP: free for research use; NOCD code MIT",
     )

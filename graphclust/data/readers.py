@@ -1,11 +1,22 @@
-"""Readers for a user's own graph: edge lists, networkx graphs, GML, gnn-benchmark npz.
+"""Readers for a user's own graph: edge lists, networkx graphs, GML, npz, in-memory arrays.
 
 All of them return a graph through :func:`~graphclust.data.finalize.finalize_graph`, so
-the result obeys the same contract as a built-in dataset. Without features a graph
-gets identity features when it has at most
-:data:`~graphclust.data.finalize.IDENTITY_MAX_NODES` nodes, else one-hot degree
-features. Labels of any type (ints, strings) become 0..C-1 in sorted order; the
-original values are kept in ``data.label_names``.
+the result obeys the same contract as a built-in dataset:
+
+* Features: ``feature_kind`` chooses them. None/``"auto"``: the file's (or given)
+  features, else placeholders (identity up to
+  :data:`~graphclust.data.features.IDENTITY_MAX_NODES` nodes, else one-hot degree)
+  with a :class:`~graphclust.data.validation.GraphWarning` naming the choice;
+  ``"attributes"``: the file's features, an error when there are none;
+  ``"identity" | "degree" | "laplacian" | "randomwalk"``: built from the graph
+  (:func:`~graphclust.data.features.structural_features`), file features ignored.
+  ``data.feature_kind`` marks every graph whose features were not given.
+* Labels of any type (ints, strings) become 0..C-1 in sorted order, the original
+  values kept in ``data.label_names``; -1 (any negative number, NaN, None) stays -1,
+  "unlabelled". An [N, C] membership matrix is overlapping ground truth: see
+  :func:`membership_to_labels`.
+* Dropped self-loops, merged repeated edges and directed input made undirected are
+  reported with their counts in a ``GraphWarning`` at read time.
 """
 
 from __future__ import annotations
@@ -22,7 +33,19 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
+from graphclust.data.arrays import choose_features, from_arrays, membership_to_labels
+from graphclust.data.features import DEFAULT_DIM
 from graphclust.data.finalize import encode_labels, finalize_graph
+
+__all__ = [
+    "from_arrays",
+    "from_edge_list",
+    "from_gml",
+    "from_networkx",
+    "from_npz",
+    "membership_to_labels",
+    "read_npz_arrays",
+]
 
 PathLike = str | os.PathLike
 #: Labels or features given as a file, an array (node order), or a mapping id -> value.
@@ -99,6 +122,8 @@ def from_edge_list(
     delimiter: str | None = None,
     comments: str = "#",
     name: str | None = None,
+    feature_kind: str | None = None,
+    feature_dim: int = DEFAULT_DIM,
 ) -> Data:
     """Read a graph from an edge-list text file (plus optional labels and features).
 
@@ -119,6 +144,11 @@ def from_edge_list(
         num_nodes: N for integer ids, to include isolated nodes above the largest id.
         delimiter, comments: file syntax.
         name: ``data.name`` (default: the file's stem).
+        feature_kind, feature_dim: features when none are given (module docstring).
+
+    Self-loops, repeated lines and a directed list (some pairs listed in both
+    directions, others in one only) are reported with counts in a ``GraphWarning``; a
+    list naming each undirected edge once, in either direction, is not.
     """
     rows = _read_rows(path, delimiter, comments)
     bad = [r for r in rows if len(r) < 2]
@@ -147,7 +177,18 @@ def from_edge_list(
     if node_ids is not None:
         extra["node_ids"] = node_ids
     x = None if feature_list is None else np.asarray(feature_list, dtype=np.float32)
-    return finalize_graph(edges, n, name=name or Path(path).stem, x=x, y=y, **extra)
+    x, kind = choose_features(x, feature_kind, str(path))
+    return finalize_graph(
+        edges,
+        n,
+        name=name or Path(path).stem,
+        x=x,
+        y=y,
+        feature_kind=kind,
+        feature_dim=feature_dim,
+        report_repairs="edge_list",
+        **extra,
+    )
 
 
 def _first_token(row: Sequence[str]) -> int | str:
@@ -164,17 +205,21 @@ def from_networkx(
     feature_attr: str | None = None,
     *,
     name: str = "networkx",
+    feature_kind: str | None = None,
+    feature_dim: int = DEFAULT_DIM,
 ) -> Data:
     """Convert a networkx graph; node ids may be anything hashable.
 
     Nodes are numbered 0..N-1 in ``graph.nodes`` order and the original ids kept in
-    ``data.node_ids``. Directed graphs are made undirected; edge attributes are ignored.
+    ``data.node_ids``. Directed graphs are made undirected (reported with counts, as
+    are self-loops and multi-edges); edge attributes are ignored.
 
     Args:
         graph: a networkx (Di/Multi)Graph.
         label_attr: node attribute holding the class (any type).
         feature_attr: node attribute holding a feature vector (or a scalar).
         name: ``data.name``.
+        feature_kind, feature_dim: features when none are given (module docstring).
     """
     node_ids = list(graph.nodes)
     index = {v: i for i, v in enumerate(node_ids)}
@@ -194,7 +239,20 @@ def from_networkx(
     if feature_attr:
         x = np.asarray(attribute(feature_attr), dtype=np.float32)
         x = x.reshape(len(node_ids), -1)
-    return finalize_graph(edges, len(node_ids), name=name, x=x, y=y, node_ids=node_ids, **extra)
+    x, kind = choose_features(x, feature_kind, f"networkx graph {name!r}")
+    return finalize_graph(
+        edges,
+        len(node_ids),
+        name=name,
+        x=x,
+        y=y,
+        feature_kind=kind,
+        feature_dim=feature_dim,
+        # A DiGraph lists (u, v) and (v, u) separately: any one-way pair is directed.
+        report_repairs="symmetric" if graph.is_directed() else "edge_list",
+        node_ids=node_ids,
+        **extra,
+    )
 
 
 def from_gml(
@@ -204,6 +262,8 @@ def from_gml(
     *,
     node_key: str = "label",
     name: str | None = None,
+    feature_kind: str | None = None,
+    feature_dim: int = DEFAULT_DIM,
 ) -> Data:
     """Read a GML file (networkx.read_gml) and convert it with :func:`from_networkx`.
 
@@ -211,50 +271,100 @@ def from_gml(
         node_key: GML node field used as node id (``"label"`` as in networkx, or
             ``"id"`` when labels are missing or not unique).
         label_attr, feature_attr: node fields for class and features.
+        feature_kind, feature_dim: features when none are given (module docstring).
     """
     graph = nx.read_gml(path, label=node_key)
-    return from_networkx(graph, label_attr, feature_attr, name=name or Path(path).stem)
-
-
-def _csr(z: Mapping[str, np.ndarray], prefix: str) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (z[f"{prefix}_data"], z[f"{prefix}_indices"], z[f"{prefix}_indptr"]),
-        shape=tuple(z[f"{prefix}_shape"]),
+    return from_networkx(
+        graph,
+        label_attr,
+        feature_attr,
+        name=name or Path(path).stem,
+        feature_kind=feature_kind,
+        feature_dim=feature_dim,
     )
 
 
-def read_npz_arrays(path: PathLike) -> tuple[sp.csr_matrix, Any, np.ndarray | None]:
-    """Adjacency (CSR), features (CSR, dense or None) and labels (or None) of a
-    gnn-benchmark npz file."""
+def _sparse(z: Mapping[str, np.ndarray], prefix: str, sep: str) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (z[f"{prefix}{sep}data"], z[f"{prefix}{sep}indices"], z[f"{prefix}{sep}indptr"]),
+        shape=tuple(int(v) for v in z[f"{prefix}{sep}shape"]),
+    )
+
+
+def _matrix(z: Any, keys: set[str], stem: str, sep: str) -> Any:
+    """``<stem><sep>data/indices/indptr/shape`` as CSR, a dense ``<stem>`` array, or None."""
+    if f"{stem}{sep}data" in keys:
+        return _sparse(z, stem, sep)
+    if stem in keys:
+        try:
+            return z[stem]
+        except ValueError as err:  # a pickled object array: never unpickled
+            raise ValueError(f"{stem!r} is stored as pickled objects; not read") from err
+    return None
+
+
+def read_npz_arrays(path: PathLike) -> tuple[sp.csr_matrix, Any, Any]:
+    """Adjacency (CSR), features (CSR, dense or None) and labels of an npz graph file.
+
+    Two layouts are read (only numeric arrays are loaded; pickled entries such as
+    ``node_names`` are skipped, never unpickled):
+
+    * gnn-benchmark / nettack: ``adj_data, adj_indices, adj_indptr, adj_shape``;
+      features ``attr_data/...`` or a dense ``attr_matrix``; ``labels`` [N].
+    * "dotted" (NOCD, newer gnn-benchmark): ``adj_matrix.data/.indices/.indptr/.shape``;
+      features ``attr_matrix.*`` (sparse) or dense ``attr_matrix``; labels ``labels.*``,
+      a sparse [N, C] (possibly overlapping) membership, or dense ``labels``.
+
+    Returns:
+        (adjacency CSR [N, N], features or None, labels [N] / membership [N, C] or None).
+    """
     with np.load(path, allow_pickle=False) as z:
         keys = set(z.files)
-        if not {"adj_data", "adj_indices", "adj_indptr", "adj_shape"} <= keys:
+        if {"adj_data", "adj_indices", "adj_indptr", "adj_shape"} <= keys:
+            adj, sep, names = _sparse(z, "adj", "_"), "_", ("attr", "labels")
+        elif {"adj_matrix.data", "adj_matrix.indices", "adj_matrix.indptr"} <= keys:
+            adj, sep, names = _sparse(z, "adj_matrix", "."), ".", ("attr_matrix", "labels")
+        else:
             raise ValueError(
                 f"{path}: not in the gnn-benchmark layout (expected adj_data, adj_indices, "
-                f"adj_indptr, adj_shape; found {sorted(keys)})"
+                f"adj_indptr, adj_shape, or the dotted adj_matrix.data/.indices/.indptr/"
+                f".shape; found {sorted(keys)})"
             )
-        adj = _csr(z, "adj")
-        if "attr_data" in keys:
-            x = _csr(z, "attr")
-        elif "attr_matrix" in keys:
-            x = z["attr_matrix"]
-        else:
-            x = None
-        labels = z["labels"] if "labels" in keys else None
+        x = _matrix(z, keys, names[0], sep)
+        if x is None and sep == "_":
+            x = _matrix(z, keys, "attr_matrix", sep)
+        labels = _matrix(z, keys, names[1], sep)
+    if x is not None and x.shape[0] != adj.shape[0]:
+        raise ValueError(f"{path}: {x.shape[0]} feature rows for {adj.shape[0]} nodes")
     return adj, x, labels
 
 
-def from_npz(path: PathLike, *, name: str | None = None) -> Data:
-    """Read a graph stored in the gnn-benchmark npz layout (shchur/gnn-benchmark).
+def from_npz(
+    path: PathLike,
+    *,
+    name: str | None = None,
+    feature_kind: str | None = None,
+    feature_dim: int = DEFAULT_DIM,
+) -> Data:
+    """Read a graph stored as npz: gnn-benchmark or NOCD "dotted" layout.
 
-    Keys: ``adj_data/adj_indices/adj_indptr/adj_shape`` (CSR adjacency), features as
-    ``attr_data/attr_indices/attr_indptr/attr_shape`` or dense ``attr_matrix``
-    (optional), ``labels`` [N] (optional). Features are densified.
+    See :func:`read_npz_arrays` for the keys. Features are densified. Labels ``[N]``
+    become ``y`` (classes 0..C-1, -1 unlabelled); an [N, C] membership matrix (NOCD's
+    overlapping communities) becomes ``data.y_overlap`` (bool [N, C]) plus a hard ``y``
+    from :func:`membership_to_labels`, with ``num_classes = C``. The adjacency should be
+    symmetric: an asymmetric one is reported as directed and symmetrised.
+
+    Args:
+        feature_kind: None/"auto" uses the file's features (placeholders when it has
+            none); "attributes" requires them; a structural kind ignores them.
     """
     adj, x, labels = read_npz_arrays(path)
-    coo = adj.tocoo()
-    edges = np.stack([coo.row, coo.col]).astype(np.int64)
-    if x is not None and sp.issparse(x):
-        x = x.toarray()
-    y, extra = (None, {}) if labels is None else _labels_to_codes(list(labels))
-    return finalize_graph(edges, adj.shape[0], name=name or Path(path).stem, x=x, y=y, **extra)
+    x, kind = choose_features(x, feature_kind, str(path), from_file=True)
+    return from_arrays(
+        adjacency=adj,
+        x=x,
+        y=labels,
+        name=name or Path(path).stem,
+        feature_kind=kind,
+        feature_dim=feature_dim,
+    )
