@@ -33,8 +33,10 @@ Differences from the published code/paper, all deliberate:
   (the labelled rows enter through their pinned clusters). ``train_encoder=False``
   clusters the given features without any network.
 - The E-step runs on a reduced space: rows L2-normalised (``normalize``), then PCA to at
-  most ``pca_dim`` = 32 dimensions, where the NIW prior above (with D = that dimension)
-  is applied. The ratios cost O(n D^2 + D^3) per cluster, and a 768-d NIW with
+  most ``pca_dim`` = 32 dimensions, scaled to unit total variance (the scale of unit-norm
+  features, for which the prior's ``Psi_0 = 0.005 I`` was set: the NIW prior is not
+  scale-free, each cluster pays ``nu_0 / 2 ln|Psi_0|``), where the NIW prior above
+  (with D = that dimension) is applied. The ratios cost O(n D^2 + D^3) per cluster, and a 768-d NIW with
   ``nu_0 = D + 1`` on a few hundred points per cluster is dominated by the prior.
 - K bounds come from the labelled data, never the true K: ``initial_k="auto"`` starts
   from 4 x the number of labelled classes (k-means++ for the free prototypes), because a
@@ -331,17 +333,19 @@ class GPC(BaseClusterer):
         del self._generator
 
     def _reduce(self, z: torch.Tensor) -> torch.Tensor:
-        """The E-step space: rows normalised (optionally), centred, PCA to <= pca_dim."""
+        """The E-step space: rows normalised (optionally), centred, PCA to <= pca_dim,
+        scaled to unit total variance."""
         v = z.detach().double()
         v = F.normalize(v, dim=1) if self.normalize else v
         v = v - v.mean(dim=0)
-        if v.size(1) <= self.pca_dim:
-            return v
-        if v.size(1) <= EXACT_PCA_MAX_DIM:
+        if v.size(1) > EXACT_PCA_MAX_DIM:
+            v = v @ torch.pca_lowrank(v, q=self.pca_dim, center=False)[2]
+        elif v.size(1) > self.pca_dim:
             _, vectors = torch.linalg.eigh(v.T @ v)
-            return v @ vectors[:, -self.pca_dim :].flip(1)
-        _, _, basis = torch.pca_lowrank(v, q=self.pca_dim, center=False)
-        return v @ basis
+            v = v @ vectors[:, -self.pca_dim :].flip(1)
+        # unit total variance: the scale of the unit-norm features Psi_0 = 0.005 I was set
+        # for; the NIW prior is not scale-free (each cluster pays nu_0/2 ln|Psi_0|)
+        return v / v.pow(2).sum(dim=1).mean().sqrt().clamp_min(1e-12)
 
     def _e_step(self, z: torch.Tensor, pinned: torch.Tensor, previous: torch.Tensor | None):
         u = self._reduce(z)
