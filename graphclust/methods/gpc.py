@@ -36,8 +36,9 @@ Differences from the published code/paper, all deliberate:
   most ``pca_dim`` = 32 dimensions, scaled to unit total variance (the scale of unit-norm
   features, for which the prior's ``Psi_0 = 0.005 I`` was set: the NIW prior is not
   scale-free, each cluster pays ``nu_0 / 2 ln|Psi_0|``), where the NIW prior above
-  (with D = that dimension) is applied. The ratios cost O(n D^2 + D^3) per cluster, and a 768-d NIW with
-  ``nu_0 = D + 1`` on a few hundred points per cluster is dominated by the prior.
+  (with D = that dimension) is applied. The ratios cost O(n D^2 + D^3) per cluster,
+  and a 768-d NIW with ``nu_0 = D + 1`` on a few hundred points per cluster is
+  dominated by the prior.
 - K bounds come from the labelled data, never the true K: ``initial_k="auto"`` starts
   from 4 x the number of labelled classes (k-means++ for the free prototypes), because a
   new class whose points go to a known prototype can never leave it (known clusters
