@@ -130,7 +130,10 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score a partition with EDGE from pair annotations",
         description="Print the EDGE report of a partition: from the graph's labels, or "
-        "from files of intra- and inter-community pairs.",
+        "from files of intra- and inter-community pairs. On an unlabelled graph with "
+        "known intra pairs only, --sample-inter draws non-adjacent pairs as inter pairs: "
+        "they are not known to be apart, and EDGE then holds at one fixed intra/inter "
+        "mix (--inter-ratio, default 1.0), so compare partitions at the same mix only.",
     )
     evaluate.add_arguments(parser)
     parser.set_defaults(handler=evaluate.run)

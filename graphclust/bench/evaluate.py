@@ -3,10 +3,20 @@
 The partition is scored on pairs of nodes whose relation is known: intra pairs (known to
 share a community) and inter pairs (known to be apart), as in the DAG paper's
 deployment on unlabelled graphs. When only intra pairs are known, inter pairs can be
-sampled uniformly from the node pairs that have no edge between them (seeded, and the
-sample size is printed, since the trivial one-cluster score depends on the mix). With a
-labelled dataset and no pair files, the pairs are the graph's edges and the relation
-comes from the labels.
+sampled uniformly from the node pairs that have no edge between them (seeded). Two
+caveats, printed with every such report (:data:`SAMPLED_INTER_NOTE`):
+
+* a sampled pair is only *non-adjacent*, not known to be apart: some sampled pairs
+  share a community, so the inter side of EDGE is noisy (it penalises a partition
+  for joining them);
+* EDGE and its trivial one-cluster score depend on the intra/inter mix, so the report
+  holds at one fixed mix only: partitions are comparable only at the same mix (and,
+  for the exact pairs, the same seed). The default mix is ``--inter-ratio 1.0``: as
+  many sampled inter pairs as distinct intra pairs; ``--sample-inter N`` fixes the
+  count instead.
+
+With a labelled dataset and no pair files, the pairs are the graph's edges and the
+relation comes from the labels.
 
 File formats (blank lines and lines starting with ``#`` are ignored everywhere; fields
 are separated by whitespace or commas; node ids are 0-based integers):
@@ -34,6 +44,14 @@ from graphclust.metrics.edge import EdgeReport
 _SPLIT = re.compile(r"[\s,]+")
 # exhaustive enumeration of candidate non-edges is used below this many node pairs
 _ENUMERATE_LIMIT = 5_000_000
+#: Default number of sampled inter pairs per distinct intra pair.
+DEFAULT_INTER_RATIO = 1.0
+#: What a report with sampled inter pairs must say (text and JSON).
+SAMPLED_INTER_NOTE = (
+    "sampled inter pairs are non-adjacent pairs, not pairs known to be apart (some may "
+    "share a community); EDGE is measured at this one intra/inter mix only: compare "
+    "partitions at the same mix"
+)
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -266,10 +284,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample-inter",
         type=int,
+        nargs="?",
+        const=0,
         default=None,
         metavar="N",
-        help="instead of --inter, draw N inter pairs uniformly from the node "
-        "pairs with no edge between them (and not in --intra)",
+        help="instead of --inter, draw inter pairs uniformly from the node pairs with no "
+        "edge between them (and not in --intra): N of them, or without N "
+        "--inter-ratio times the number of intra pairs. Caveats: a sampled pair is only "
+        "non-adjacent, not known to be apart, and EDGE (and its trivial score) depends "
+        "on the intra/inter mix, so it compares partitions only at one fixed mix",
+    )
+    parser.add_argument(
+        "--inter-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="with --sample-inter and no N: sample R inter pairs per distinct intra pair "
+        f"(default: {DEFAULT_INTER_RATIO}, as many inter as intra pairs)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample-inter (default: 0)")
     parser.add_argument(
@@ -297,6 +328,15 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError("give either --inter or --sample-inter, not both")
     if args.sample_inter is None and args.save_inter is not None:
         raise ValueError("--save-inter only applies with --sample-inter")
+    if args.inter_ratio is not None:
+        if args.sample_inter is None:
+            raise ValueError("--inter-ratio only applies with --sample-inter")
+        if args.sample_inter != 0:
+            raise ValueError("give --sample-inter N or --inter-ratio R, not both")
+        if not args.inter_ratio > 0:
+            raise ValueError(f"--inter-ratio must be positive, got {args.inter_ratio}")
+    if args.sample_inter is not None and args.sample_inter < 0:
+        raise ValueError(f"--sample-inter must be at least 1, got {args.sample_inter}")
     if args.intra is None and (args.inter is not None or args.sample_inter is not None):
         raise ValueError("--inter and --sample-inter need --intra (the known intra pairs)")
     if args.intra is not None and args.inter is None and args.sample_inter is None:
@@ -344,13 +384,25 @@ def run(args: argparse.Namespace) -> int:
             inter_pairs, sample = inter.pairs, None
             source = f"from {args.inter}"
         else:
+            n_intra = _undirected_keys(intra.pairs, num_nodes).size
+            if args.sample_inter:  # an explicit count
+                size, ratio = args.sample_inter, args.sample_inter / max(n_intra, 1)
+            else:
+                ratio = args.inter_ratio if args.inter_ratio is not None else DEFAULT_INTER_RATIO
+                size = max(1, round(ratio * n_intra))
             inter_pairs, candidates = sample_inter_pairs(
-                edge_index, num_nodes, args.sample_inter, exclude=intra.pairs, seed=args.seed
+                edge_index, num_nodes, size, exclude=intra.pairs, seed=args.seed
             )
-            sample = {"size": args.sample_inter, "candidates": candidates, "seed": args.seed}
+            sample = {
+                "size": size,
+                "candidates": candidates,
+                "seed": args.seed,
+                "inter_per_intra": ratio,
+                "note": SAMPLED_INTER_NOTE,
+            }
             source = (
-                f"sampled uniformly: {args.sample_inter} of {candidates} non-adjacent "
-                f"pairs, seed {args.seed}"
+                f"sampled uniformly: {size} of {candidates} non-adjacent "
+                f"pairs, seed {args.seed}, {ratio:.3g} inter per intra pair"
             )
             if args.save_inter is not None:
                 np.savetxt(
@@ -364,6 +416,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(
             f"pairs:      {report.n_intra} intra from {args.intra}; {report.n_inter} inter {source}"
         )
+        if sample is not None:
+            lines.append(f"note:       {SAMPLED_INTER_NOTE}")
     if args.json:
         out = report.as_dict()
         out["edge_minus_trivial"] = report.edge - report.trivial_edge
@@ -389,6 +443,8 @@ def format_report(report: EdgeReport) -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_INTER_RATIO",
+    "SAMPLED_INTER_NOTE",
     "PairFile",
     "add_arguments",
     "format_report",

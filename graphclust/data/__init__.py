@@ -1,5 +1,6 @@
 """Datasets, user-graph readers and input validation."""
 
+from graphclust.data.arrays import from_arrays, membership_to_labels
 from graphclust.data.catalog import (
     DATASETS,
     DatasetSpec,
@@ -9,6 +10,7 @@ from graphclust.data.catalog import (
     load_dataset,
     verify_checksums,
 )
+from graphclust.data.features import structural_features
 from graphclust.data.finalize import default_features, finalize_graph
 from graphclust.data.paths import (
     ChecksumMismatchError,
@@ -31,6 +33,7 @@ __all__ = [
     "dataset_spec",
     "default_features",
     "finalize_graph",
+    "from_arrays",
     "from_edge_list",
     "from_gml",
     "from_networkx",
@@ -38,5 +41,7 @@ __all__ = [
     "is_available",
     "list_datasets",
     "load_dataset",
+    "membership_to_labels",
+    "structural_features",
     "verify_checksums",
 ]

@@ -11,6 +11,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, is_undirected, remove_self_loops, to_undirected
 
+from graphclust.data.features import PLACEHOLDER_KINDS
+
 
 class GraphWarning(UserWarning):
     """Input was accepted after a repair (edges symmetrised, duplicates merged, ...)."""
@@ -102,6 +104,28 @@ def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
     return x.float()
 
 
+def warn_if_placeholder_features(data: Data, stacklevel: int = 2) -> bool:
+    """Warn when ``data.x`` is marked as placeholder features; return whether it is.
+
+    Readers mark the features they invent (``data.feature_kind``, see
+    :mod:`graphclust.data.features`); identity and one-hot degree features carry no
+    information a feature-based method (k-means, a clustering head on ``x``) can use.
+    """
+    kind = getattr(data, "feature_kind", None)
+    if kind not in PLACEHOLDER_KINDS:
+        return False
+    warnings.warn(
+        f"data.x holds placeholder {kind} features (data.feature_kind={kind!r}): the graph "
+        "came without features, so clustering them directly is meaningless and an encoder "
+        "learns from the edges alone. Pass real features, or structural ones, e.g. "
+        "load_dataset(name, features='laplacian') / feature_kind='laplacian' in a reader, "
+        "or graphclust.data.structural_features(edge_index, N, 'laplacian').",
+        GraphWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
 def _num_nodes(data: Data) -> int:
     explicit = data.num_nodes
     x = getattr(data, "x", None)
@@ -127,7 +151,10 @@ def check_graph(
     ``keep``, so a method cannot read ``data.y`` by accident. Isolated nodes are kept.
 
     Repairs that change the graph warn with :class:`GraphWarning`: directed edges are
-    symmetrised, duplicates merged, self-loops removed.
+    symmetrised, duplicates merged, self-loops removed. When features are required and
+    ``data.feature_kind`` marks them as placeholders (identity, degree), a
+    ``GraphWarning`` says so (:func:`warn_if_placeholder_features`); the marker is
+    carried to the copy.
 
     Args:
         data: a ``torch_geometric.data.Data``.
@@ -148,6 +175,8 @@ def check_graph(
     x = getattr(data, "x", None)
     if require_features or x is not None:
         x = check_features(x, num_nodes)
+    if require_features:
+        warn_if_placeholder_features(data, stacklevel=3)
 
     edge_index = getattr(data, "edge_index", None)
     if edge_index is None:
@@ -163,6 +192,8 @@ def check_graph(
         )
 
     out = Data(x=x, edge_index=edge_index, num_nodes=num_nodes)
+    if x is not None and getattr(data, "feature_kind", None) is not None:
+        out.feature_kind = data.feature_kind
     for name in keep:
         value = getattr(data, name, None)
         if value is not None:

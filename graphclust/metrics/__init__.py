@@ -7,12 +7,15 @@
 * :mod:`~graphclust.metrics.features`: calinski_harabasz, silhouette (subsampled).
 * :mod:`~graphclust.metrics.edge`: edge_score -> EdgeReport (EDGE of Liu et al. 2024
   with the context it needs: trivial score, inter-class F1, number of clusters).
+* :mod:`~graphclust.metrics.overlap`: overlapping_nmi (McDaid et al. NMI_max),
+  overlapping_f1, symmetric_jaccard against overlapping ground truth (covers).
 * :mod:`~graphclust.metrics.report`: evaluate_partition, all of the above in one dict.
 """
 
 from graphclust.metrics.edge import EdgeReport, edge_score
 from graphclust.metrics.features import calinski_harabasz, silhouette
 from graphclust.metrics.graph import conductance, coverage, modularity
+from graphclust.metrics.overlap import overlapping_f1, overlapping_nmi, symmetric_jaccard
 from graphclust.metrics.report import evaluate_partition
 from graphclust.metrics.supervised import (
     ari,
@@ -35,5 +38,8 @@ __all__ = [
     "match_labels",
     "modularity",
     "nmi",
+    "overlapping_f1",
+    "overlapping_nmi",
     "silhouette",
+    "symmetric_jaccard",
 ]

@@ -20,6 +20,7 @@ from graphclust.metrics.graph import (
     intra_fraction,
     soft_modularity,
 )
+from graphclust.metrics.overlap import overlapping_f1, overlapping_nmi
 from graphclust.metrics.supervised import ari, clustering_accuracy, macro_f1, nmi
 
 
@@ -62,6 +63,11 @@ def evaluate_partition(
       :func:`graphclust.metrics.match_labels`, so any number of clusters is fine.
       A negative ``y`` marks an unlabelled node (the usual -1): such nodes are left out
       of these scores and of EDGE, and ``n_labelled`` then reports how many were scored.
+    * onmi, overlap_f1: only when ``data`` has ``y_overlap`` [N, C] (overlapping ground
+      truth, e.g. the ``fb-*`` datasets): McDaid et al.'s overlapping NMI (NMI_max) and
+      the average best-match F1 between the predicted partition (one community per
+      cluster) and the cover, over all nodes (nodes in no true community included);
+      see :mod:`graphclust.metrics.overlap`.
     * modularity, conductance (mean over clusters), coverage: label-free, from
       ``data.edge_index`` (both directions of every edge, as ``check_graph`` returns) and
       ``data.edge_weight`` when present.
@@ -107,6 +113,10 @@ def evaluate_partition(
         scores["f1"] = macro_f1(true, pred_labelled)
         if not bool(labelled.all()):
             scores["n_labelled"] = int(labelled.sum())
+    cover = getattr(data, "y_overlap", None)
+    if cover is not None:
+        scores["onmi"] = overlapping_nmi(cover, codes)
+        scores["overlap_f1"] = overlapping_f1(cover, codes)
     scores["modularity"] = hard_modularity(edge_index, weight, codes, n_clusters, 1.0)
     scores["conductance"] = float(cluster_conductance(edge_index, weight, codes, n_clusters).mean())
     scores["coverage"] = intra_fraction(edge_index, weight, codes)

@@ -246,3 +246,99 @@ def test_command_argument_combinations(
     for extra, message in cases:
         assert main(base + extra) == 2
         assert message in capsys.readouterr().err
+
+
+# -- sampled inter pairs: default mix and caveats ------------------------------------------
+def _sample_args(files: dict[str, Path], *extra: str) -> list[str]:
+    return [
+        "evaluate",
+        "--graph",
+        str(files["graph"]),
+        "--partition",
+        str(files["part"]),
+        "--intra",
+        str(files["intra"]),
+        "--sample-inter",
+        *extra,
+    ]
+
+
+def test_sample_inter_default_mix_is_one_inter_per_intra(
+    files: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    from graphclust.bench.evaluate import SAMPLED_INTER_NOTE
+
+    assert main([*_sample_args(files), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # 4 distinct intra pairs -> 4 sampled inter pairs at the default ratio 1.0
+    assert report["n_intra"] == 4 and report["n_inter"] == 4
+    assert report["inter_sample"]["size"] == 4
+    assert report["inter_sample"]["inter_per_intra"] == pytest.approx(1.0)
+    assert report["inter_sample"]["note"] == SAMPLED_INTER_NOTE
+    # The same pairs scored directly give the same EDGE (seed 0 by default).
+    pairs, _ = sample_inter_pairs(
+        read_pairs(files["graph"], edge_list=True).pairs,
+        6,
+        4,
+        exclude=read_pairs(files["intra"]).pairs,
+        seed=0,
+    )
+    expected = edge_score(
+        torch.tensor([0, 0, 0, 1, 1, 1]),
+        intra_pairs=read_pairs(files["intra"]).pairs,
+        inter_pairs=pairs,
+    )
+    assert report["edge"] == pytest.approx(expected.edge)
+    assert report["trivial_edge"] == pytest.approx(expected.trivial_edge)
+    # trivial EDGE at a 1:1 mix: precision 1/2, recall 1 -> 2/3
+    assert report["trivial_edge"] == pytest.approx(2 / 3)
+
+
+def test_sample_inter_ratio_and_text_caveat(
+    files: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    assert main([*_sample_args(files), "--inter-ratio", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "6 inter sampled uniformly: 6 of 8 non-adjacent pairs, seed 0" in out
+    assert "not pairs known to be apart" in out and "one intra/inter mix" in out
+    # An explicit count still works and reports its ratio.
+    assert main([*_sample_args(files, "2")]) == 0
+    assert "0.5 inter per intra pair" in capsys.readouterr().out
+
+
+def test_sample_inter_argument_errors(
+    files: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    base = _sample_args(files)
+    cases = [
+        ([*_sample_args(files, "3"), "--inter-ratio", "2"], "not both"),
+        ([*base, "--inter-ratio", "0"], "--inter-ratio must be positive"),
+        (
+            [
+                "evaluate",
+                "--graph",
+                str(files["graph"]),
+                "--partition",
+                str(files["part"]),
+                "--intra",
+                str(files["intra"]),
+                "--inter",
+                str(files["inter"]),
+                "--inter-ratio",
+                "2",
+            ],
+            "only applies with --sample-inter",
+        ),
+        ([*base, "--inter-ratio", "5"], "cannot sample 20 inter pairs"),
+    ]
+    for args, message in cases:
+        assert main(args) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_help_states_the_caveats(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "not known to be apart" in text
+    assert "--inter-ratio" in text and "default: 1.0" in text

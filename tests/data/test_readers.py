@@ -147,3 +147,184 @@ def test_large_featureless_graph_gets_degree_features() -> None:
     assert data.x.shape == (n, MAX_DEGREE_FEATURE + 1)
     assert data.x.sum(1).eq(1).all()
     assert data.x[0, MAX_DEGREE_FEATURE] == 1 and data.x[1, 1] == 1
+
+
+# -- issue 20: unlabelled nodes, NOCD npz, in-memory arrays, repairs, placeholder features
+def _no_warning_matching(record, text: str) -> bool:
+    return not any(text in str(w.message) for w in record)
+
+
+def test_unlabelled_minus_one_stays_minus_one(tmp_path: Path) -> None:
+    edges = tmp_path / "g.txt"
+    edges.write_text("0 1\n1 2\n2 3\n")
+    labels = tmp_path / "y.txt"
+    labels.write_text("0 -1\n1 4\n2 7\n3 -1\n")
+    data = from_edge_list(edges, labels=labels, feature_kind="identity")
+    # -1 is "no label", not a class: the other classes keep their order, unshifted.
+    assert data.y.tolist() == [-1, 0, 1, -1]
+    assert data.num_classes == 2 and data.label_names == [4, 7]
+    graph = nx.path_graph(3)
+    nx.set_node_attributes(graph, {0: -1, 1: 0, 2: 1}, "c")
+    assert from_networkx(graph, "c", feature_kind="degree").y.tolist() == [-1, 0, 1]
+    from graphclust.data.arrays import from_arrays
+
+    arrays = from_arrays(
+        edge_index=torch.tensor([[0, 1], [1, 0]]), x=torch.ones(3, 1), y=[2, -1, 5]
+    )
+    assert arrays.y.tolist() == [0, -1, 1]
+    path = tmp_path / "m.npz"
+    adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    np.savez(
+        path,
+        adj_data=adj.data,
+        adj_indices=adj.indices,
+        adj_indptr=adj.indptr,
+        adj_shape=adj.shape,
+        labels=np.array([-1, 3, 3]),
+    )
+    assert from_npz(path, feature_kind="identity").y.tolist() == [-1, 0, 0]
+
+
+def _save_dotted(path: Path, adj: sp.csr_matrix, labels: sp.csr_matrix, attr=None) -> None:
+    arrays = {
+        "adj_matrix.data": adj.data,
+        "adj_matrix.indices": adj.indices,
+        "adj_matrix.indptr": adj.indptr,
+        "adj_matrix.shape": np.array(adj.shape),
+        "labels.data": labels.data,
+        "labels.indices": labels.indices,
+        "labels.indptr": labels.indptr,
+        "labels.shape": np.array(labels.shape),
+        # NOCD stores names as pickled object arrays: they must be skipped, not unpickled
+        "node_names": np.array([object()] * adj.shape[0], dtype=object),
+    }
+    if attr is not None:
+        for key in ("data", "indices", "indptr"):
+            arrays[f"attr_matrix.{key}"] = getattr(attr, key)
+        arrays["attr_matrix.shape"] = np.array(attr.shape)
+    np.savez(path, **arrays)
+
+
+def test_dotted_npz_with_overlapping_labels(tmp_path: Path) -> None:
+    ring = nx.to_scipy_sparse_array(nx.cycle_graph(5), format="csr").astype(np.float32)
+    # communities: c0 = {0, 1}, c1 = {1, 2, 3} (largest), c2 = {3}; node 4 in none
+    member = np.zeros((5, 3), dtype=np.float32)
+    member[[0, 1], 0] = 1
+    member[[1, 2, 3], 1] = 1
+    member[3, 2] = 1
+    attr = sp.csr_matrix(np.eye(5, 2, dtype=np.float32))
+    path = tmp_path / "fb.npz"
+    _save_dotted(path, sp.csr_matrix(ring), sp.csr_matrix(member), attr)
+    data = from_npz(path)
+    assert data.y_overlap.dtype == torch.bool
+    assert data.y_overlap.numpy().tolist() == (member == 1).tolist()
+    # hard label: the largest community a node is in; -1 for none
+    assert data.y.tolist() == [0, 1, 1, 1, -1]
+    assert data.num_classes == 3
+    assert data.x.tolist() == attr.toarray().tolist() and not hasattr(data, "feature_kind")
+    lap = from_npz(path, feature_kind="laplacian", feature_dim=3)
+    assert lap.x.shape == (5, 3) and lap.feature_kind == "laplacian"
+    plain = tmp_path / "plain.npz"
+    _save_dotted(plain, sp.csr_matrix(ring), sp.csr_matrix(member))
+    with pytest.warns(UserWarning, match="no node features; using identity"):
+        assert from_npz(plain).feature_kind == "identity"
+    with pytest.raises(ValueError, match="no node features"):
+        from_npz(plain, feature_kind="attributes")
+
+
+def test_membership_to_labels_rule() -> None:
+    from graphclust.data.arrays import membership_to_labels
+
+    member = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 0], [1, 0, 1], [0, 0, 1]])
+    # column sizes 2, 2, 3: column 2 ranks first, then 0 before 1 (tie: lower index)
+    assert membership_to_labels(member).tolist() == [0, 2, -1, 2, 2]
+    assert membership_to_labels(torch.from_numpy(member)).tolist() == [0, 2, -1, 2, 2]
+
+
+def test_from_arrays_edge_index_and_adjacency_agree() -> None:
+    from graphclust.data.arrays import from_arrays
+
+    graph = nx.karate_club_graph()
+    adj = nx.to_scipy_sparse_array(graph, format="csr")
+    x = torch.randn(34, 3)
+    by_adj = from_arrays(adjacency=adj, x=x)
+    ei = torch.from_numpy(np.stack(adj.nonzero()).astype(np.int64))
+    by_ei = from_arrays(edge_index=ei, x=x)
+    dense = from_arrays(adjacency=torch.from_numpy(adj.toarray()), x=x)
+    assert torch.equal(by_adj.edge_index, by_ei.edge_index)
+    assert torch.equal(by_adj.edge_index, dense.edge_index)
+    assert_graph_invariants(by_adj, 34, 3, labelled=False)
+    with pytest.raises(ValueError, match="exactly one of"):
+        from_arrays(x=x)
+    with pytest.raises(ValueError, match="square"):
+        from_arrays(adjacency=sp.csr_matrix((3, 4)))
+    with pytest.raises(ValueError, match="pass one or the other"):
+        from_arrays(adjacency=adj, x=x, feature_kind="laplacian")
+
+
+def test_repairs_are_reported_with_counts(tmp_path: Path) -> None:
+    # (0,1) both ways, (1,2) and (2,3) one way, a self-loop on 3, (2,3) twice
+    path = tmp_path / "d.txt"
+    path.write_text("0 1\n1 0\n1 2\n2 3\n2 3\n3 3\n")
+    with pytest.warns(UserWarning) as record:
+        data = from_edge_list(path, feature_kind="identity")
+    message = " ".join(str(w.message) for w in record)
+    assert "read 6 edge entries: dropped 1 self-loops; merged 1 repeated entries" in message
+    assert "(1 pairs listed in both directions, 2 in one only)" in message
+    assert "kept 3 undirected edges" in message and data.edge_index.size(1) == 6
+    # A plain undirected list (each edge once) is not a repair.
+    clean = tmp_path / "u.txt"
+    clean.write_text("0 1\n1 2\n")
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        from_edge_list(clean, feature_kind="identity")
+    assert _no_warning_matching(record, "edge entries")
+    # A DiGraph with a one-way edge is directed.
+    with pytest.warns(UserWarning, match="1 in one only"):
+        from_networkx(nx.DiGraph([(0, 1), (1, 2), (2, 1)]), feature_kind="identity")
+
+
+def test_featureless_graphs_warn_and_are_marked(tmp_path: Path) -> None:
+    path = tmp_path / "g.txt"
+    path.write_text("0 1\n1 2\n2 0\n2 3\n")
+    with pytest.warns(UserWarning, match=r"no node features; using identity features \[4, 4\]"):
+        data = from_edge_list(path)
+    assert data.feature_kind == "identity" and torch.equal(data.x, torch.eye(4))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        lap = from_edge_list(path, feature_kind="laplacian", feature_dim=2)
+    assert _no_warning_matching(record, "no node features")
+    assert lap.feature_kind == "laplacian" and lap.x.shape == (4, 2)
+    given = from_edge_list(path, features=np.ones((4, 2)))
+    assert not hasattr(given, "feature_kind")
+    with pytest.raises(ValueError, match="pass one or the other"):
+        from_edge_list(path, features=np.ones((4, 2)), feature_kind="degree")
+    with pytest.raises(ValueError, match="unknown"):
+        from_edge_list(path, feature_kind="spectral")
+
+
+def test_check_graph_warns_on_placeholder_features() -> None:
+    import warnings
+
+    from graphclust.data import load_dataset
+    from graphclust.data.validation import check_graph
+    from graphclust.methods.baselines import KMeans
+
+    karate = load_dataset("karate")
+    assert karate.feature_kind == "identity"
+    with pytest.warns(UserWarning, match="placeholder identity features"):
+        clean = check_graph(karate)
+    assert clean.feature_kind == "identity"
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        check_graph(karate, require_features=False)
+        karate_real = karate.clone()
+        del karate_real.feature_kind
+        check_graph(karate_real)
+    assert _no_warning_matching(record, "placeholder")
+    with pytest.warns(UserWarning, match="placeholder identity features"):
+        KMeans(n_clusters=2, seed=0).fit(karate)
