@@ -31,19 +31,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from graphclust.bench.pair_files import PairFile, read_pairs, read_partition
 from graphclust.metrics import edge_score
 from graphclust.metrics.edge import EdgeReport
 
-_SPLIT = re.compile(r"[\s,]+")
 # exhaustive enumeration of candidate non-edges is used below this many node pairs
 _ENUMERATE_LIMIT = 5_000_000
+# --sample-inter without N: a non-string const, which argparse stores unconverted, so it
+# cannot clash with any count a user types
+_BY_RATIO = object()
 #: Default number of sampled inter pairs per distinct intra pair.
 DEFAULT_INTER_RATIO = 1.0
 #: What a report with sampled inter pairs must say (text and JSON).
@@ -52,132 +53,6 @@ SAMPLED_INTER_NOTE = (
     "share a community); EDGE is measured at this one intra/inter mix only: compare "
     "partitions at the same mix"
 )
-
-
-def _rows(path: Path) -> list[tuple[int, list[str]]]:
-    """(line number, fields) of every non-blank, non-comment line of a text file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if text and not text.startswith("#"):
-                rows.append((number, [f for f in _SPLIT.split(text) if f]))
-    if not rows:
-        raise ValueError(f"{path}: the file holds no data lines")
-    return rows
-
-
-def _node_id(token: str, path: Path, number: int) -> int:
-    try:
-        value = int(token)
-    except ValueError:
-        raise ValueError(f"{path}, line {number}: {token!r} is not an integer node id") from None
-    if value < 0:
-        raise ValueError(f"{path}, line {number}: node id {value} is negative; ids start at 0")
-    return value
-
-
-@dataclass(frozen=True)
-class PairFile:
-    """Pairs read from a file: ``pairs`` LongTensor [2, M] and the line of each pair."""
-
-    pairs: torch.Tensor
-    lines: np.ndarray
-    path: Path
-
-    def check_range(self, num_nodes: int) -> None:
-        """Raise, naming the first offending line, when a node id is >= ``num_nodes``."""
-        if self.pairs.numel() == 0:
-            return
-        bad = (self.pairs >= num_nodes).any(dim=0).nonzero().flatten()
-        if bad.numel() > 0:
-            first = int(bad[0])
-            i, j = self.pairs[:, first].tolist()
-            raise ValueError(
-                f"{self.path}, line {int(self.lines[first])}: pair ({i}, {j}) refers to a "
-                f"node >= {num_nodes}, but the graph has {num_nodes} nodes (ids 0.."
-                f"{num_nodes - 1})"
-            )
-
-
-def read_pairs(path: str | Path, edge_list: bool = False) -> PairFile:
-    """Read ``i j`` per line. With ``edge_list``, a third column (a weight, ignored) and
-    self-loops are accepted, as edge-list files carry them.
-
-    Raises:
-        ValueError: naming the file and line of a malformed row or a pair (i, i).
-    """
-    path = Path(path)
-    rows = _rows(path)
-    expected = "2 or 3" if edge_list else "2"
-    pairs = np.empty((2, len(rows)), dtype=np.int64)
-    lines = np.empty(len(rows), dtype=np.int64)
-    for index, (number, fields) in enumerate(rows):
-        if len(fields) != 2 and not (edge_list and len(fields) == 3):
-            raise ValueError(
-                f"{path}, line {number}: expected {expected} fields (i j), got "
-                f"{len(fields)}: {' '.join(fields)!r}"
-            )
-        i, j = _node_id(fields[0], path, number), _node_id(fields[1], path, number)
-        if i == j and not edge_list:
-            raise ValueError(
-                f"{path}, line {number}: the pair ({i}, {i}) pairs a node with itself; remove it"
-            )
-        pairs[:, index] = (i, j)
-        lines[index] = number
-    return PairFile(torch.from_numpy(pairs), lines, path)
-
-
-def read_partition(path: str | Path) -> tuple[torch.Tensor, list[str]]:
-    """Read a partition file (see the module notes for the two formats).
-
-    Returns:
-        labels: LongTensor [N], codes 0..K-1 in order of first appearance.
-        names: the K original label tokens, ``names[code]``.
-
-    Raises:
-        ValueError: mixed formats, a node listed twice or missing, a bad node id; the
-            message names the line.
-    """
-    path = Path(path)
-    rows = _rows(path)
-    width = len(rows[0][1])
-    if width not in (1, 2):
-        raise ValueError(
-            f"{path}, line {rows[0][0]}: expected 'label' or 'node label', got {width} fields"
-        )
-    for number, fields in rows:
-        if len(fields) != width:
-            raise ValueError(
-                f"{path}, line {number}: {len(fields)} fields, but line {rows[0][0]} has "
-                f"{width}; use one format for the whole file ('label' or 'node label')"
-            )
-    if width == 1:
-        tokens = [fields[0] for _, fields in rows]
-    else:
-        by_node: dict[int, tuple[str, int]] = {}
-        for number, (node_token, label) in rows:
-            node = _node_id(node_token, path, number)
-            if node in by_node:
-                raise ValueError(
-                    f"{path}, line {number}: node {node} was already given a label on "
-                    f"line {by_node[node][1]}"
-                )
-            by_node[node] = (label, number)
-        n = max(by_node) + 1
-        if len(by_node) != n:
-            missing = sorted(set(range(n)) - set(by_node))
-            raise ValueError(
-                f"{path}: {len(missing)} nodes in 0..{n - 1} have no label (first: "
-                f"{missing[:5]}); every node needs one"
-            )
-        tokens = [by_node[node][0] for node in range(n)]
-    codes: dict[str, int] = {}
-    labels = torch.tensor([codes.setdefault(token, len(codes)) for token in tokens])
-    return labels, list(codes)
 
 
 def _undirected_keys(pairs: torch.Tensor, num_nodes: int) -> np.ndarray:
@@ -285,7 +160,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sample-inter",
         type=int,
         nargs="?",
-        const=0,
+        const=_BY_RATIO,
         default=None,
         metavar="N",
         help="instead of --inter, draw inter pairs uniformly from the node pairs with no "
@@ -331,11 +206,15 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.inter_ratio is not None:
         if args.sample_inter is None:
             raise ValueError("--inter-ratio only applies with --sample-inter")
-        if args.sample_inter != 0:
+        if args.sample_inter is not _BY_RATIO:
             raise ValueError("give --sample-inter N or --inter-ratio R, not both")
         if not args.inter_ratio > 0:
             raise ValueError(f"--inter-ratio must be positive, got {args.inter_ratio}")
-    if args.sample_inter is not None and args.sample_inter < 0:
+    if (
+        args.sample_inter is not None
+        and args.sample_inter is not _BY_RATIO
+        and args.sample_inter < 1
+    ):
         raise ValueError(f"--sample-inter must be at least 1, got {args.sample_inter}")
     if args.intra is None and (args.inter is not None or args.sample_inter is not None):
         raise ValueError("--inter and --sample-inter need --intra (the known intra pairs)")
@@ -385,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
             source = f"from {args.inter}"
         else:
             n_intra = _undirected_keys(intra.pairs, num_nodes).size
-            if args.sample_inter:  # an explicit count
+            if args.sample_inter is not _BY_RATIO:  # an explicit count
                 size, ratio = args.sample_inter, args.sample_inter / max(n_intra, 1)
             else:
                 ratio = args.inter_ratio if args.inter_ratio is not None else DEFAULT_INTER_RATIO

@@ -342,3 +342,10 @@ def test_help_states_the_caveats(capsys: pytest.CaptureFixture) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "not known to be apart" in text
     assert "--inter-ratio" in text and "default: 1.0" in text
+
+
+def test_sample_inter_zero_is_refused(
+    files: dict[str, Path], capsys: pytest.CaptureFixture
+) -> None:
+    assert main(_sample_args(files, "0")) == 2
+    assert "--sample-inter must be at least 1, got 0" in capsys.readouterr().err
