@@ -56,6 +56,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from graphclust.assign._checks import positive_float, positive_int
+from graphclust.graph.adjacency import _csr
 from graphclust.graph.knn import knn_graph
 from graphclust.methods.base import BaseClusterer, check_finite
 
@@ -94,7 +95,7 @@ def draw_labelled_rows(y: torch.Tensor, per_class: int, seed: int) -> torch.Tens
 
 
 def affinity_matrix(edge_index: torch.Tensor, num_nodes: int, weights: str) -> torch.Tensor:
-    """The sparse affinity ``W`` [N, N] (COO, coalesced) of an undirected ``edge_index``.
+    """The sparse affinity ``W`` [N, N] (CSR) of an undirected ``edge_index``.
 
     ``"normalized"``: ``(I + D^-1/2 A D^-1/2) / 2`` (PSD; an isolated node keeps only
     its self-loop). ``"binary"``: ``A`` itself, 0/1.
@@ -108,9 +109,7 @@ def affinity_matrix(edge_index: torch.Tensor, num_nodes: int, weights: str) -> t
         loop = torch.arange(num_nodes, device=edge_index.device)
         row, col = torch.cat([row, loop]), torch.cat([col, loop])
         value = torch.cat([value, torch.full((num_nodes,), 0.5, device=value.device)])
-    size = (num_nodes, num_nodes)
-    indices = torch.stack([row, col])
-    return torch.sparse_coo_tensor(indices, value, size, check_invariants=False).coalesce()
+    return _csr(row, col, value, num_nodes)
 
 
 def assignment_costs(
@@ -134,7 +133,7 @@ def bound_step(
     Labelled rows are kept. Shapes: costs [N, K], affinity sparse [N, N], y [N, K],
     labelled bool [N].
     """
-    logits = -costs + laplacian_weight * torch.sparse.mm(affinity, y)
+    logits = -costs + laplacian_weight * (affinity @ y)
     return torch.where(labelled.unsqueeze(1), y, torch.softmax(logits / temperature, dim=1))
 
 
@@ -152,7 +151,7 @@ def objective(
     """
     y, costs, affinity = y.double(), costs.double(), affinity.double()
     unary = (y * costs).sum()
-    pairwise = (y * torch.sparse.mm(affinity, y)).sum()
+    pairwise = (y * (affinity @ y)).sum()
     free = y[~labelled]
     entropy = torch.special.xlogy(free, free).sum()
     return float(unary - 0.5 * laplacian_weight * pairwise + temperature * entropy)
@@ -191,8 +190,8 @@ class TransductiveClustering(BaseClusterer):
     Fitted attributes, besides the base ones: ``cluster_centers_`` [K, D] (the
     prototypes, in the normalised feature space), ``embeddings_`` [N, D] (the features
     the costs were computed on), ``labeled_mask_`` bool [N], ``bandwidth_`` (modes),
-    ``n_iter_`` (outer iterations run), ``history_["objective"]`` (after every bound and
-    prototype step) and ``history_["bound_steps"]``.
+    ``n_iter_`` (outer iterations run), ``history_["objective"]`` (after each run of bound
+    steps and each prototype step) and ``history_["bound_steps"]``.
     """
 
     requires_features: ClassVar[bool] = True
@@ -209,8 +208,8 @@ class TransductiveClustering(BaseClusterer):
         feature_norm: str = "center_l2",
         bandwidth: float | None = None,
         max_iter: int = 20,
-        bound_iter: int = 100,
-        tol: float = 1e-5,
+        bound_iter: int = 50,
+        tol: float = 1e-4,
         labels_per_class: int | None = None,
         label_seed: int = 0,
         seed: int = 0,
@@ -392,10 +391,10 @@ class TransductiveClustering(BaseClusterer):
             moved = float((new - y).abs().max())
             first = moved if first is None else first
             y = new
-            self.log(objective=objective(costs, affinity, y, labelled, lam, temp))
             if moved < self.tol:
                 break
         self.log(bound_steps=step + 1)
+        self.log(objective=objective(costs, affinity, y, labelled, lam, temp))
         return y, first
 
     def _update_prototypes(self, x, y, prototypes) -> torch.Tensor:
