@@ -8,10 +8,11 @@ prototype. The other clusters are free. Between k-means runs, moves change K:
   and the cut is kept when the Hastings ratio ``H_s`` (:func:`split_log_ratio`) is
   positive, or else with probability ``split_accept_prob`` (a random exploration move;
   the merges that follow undo the cuts the likelihood does not support);
-- merge: each cluster and its nearest prototype form a candidate pair (nearest pairs
-  first, each cluster in at most one move per round); the pair is merged when
-  ``H_m > 0``. Two known classes are never merged; a free cluster merged into a known
-  one takes the known class.
+- merge: each free cluster and its nearest free prototype form a candidate pair
+  (nearest pairs first, each cluster in at most one move per round); the pair is merged
+  when ``H_m > 0``. With ``merge_known=True`` the known prototypes are candidates too
+  and a free cluster merged into a known one takes the known class; two known classes
+  are never merged.
 
 A round is: splits, k-means, merges, k-means. Rounds stop when a round accepts no move
 with a positive ratio (random splits do not count) or after ``max_rounds``; a last
@@ -44,7 +45,8 @@ class SplitMergeResult:
 
 
 def _nearest(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    return torch.cdist(x, centroids).argmin(dim=1)
+    """Index of the nearest centroid of each row (||c||^2 - 2 x.c orders as ||x - c||^2)."""
+    return ((centroids * centroids).sum(1) - 2.0 * x @ centroids.T).argmin(dim=1)
 
 
 def _means(x: torch.Tensor, labels: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,6 +121,7 @@ class _Mover:
 
     def __init__(self, x, pinned, n_known, prior, alpha, accept_prob, min_size, k_max, gen):
         self.x, self.pinned, self.n_known = x, pinned, n_known
+        self.merge_known = False
         self.prior, self.alpha, self.accept_prob = prior, alpha, accept_prob
         self.min_size, self.k_max, self.gen = min_size, k_max, gen
 
@@ -159,8 +162,13 @@ class _Mover:
             return labels, centroids, 0
         dist = torch.cdist(centroids, centroids)
         dist.fill_diagonal_(float("inf"))
+        first = 0 if self.merge_known else self.n_known
+        if not self.merge_known:  # only clusters without labelled rows take part
+            dist[:, : self.n_known] = float("inf")
+        if k - first < 2:
+            return labels, centroids, 0
         nearest = dist.argmin(dim=1)
-        pairs = {tuple(sorted((a, int(nearest[a])))) for a in range(k)}
+        pairs = {tuple(sorted((a, int(nearest[a])))) for a in range(first, k)}
         order = sorted(pairs, key=lambda p: float(dist[p[0], p[1]]))
         used, target = set(), torch.arange(k, device=labels.device)
         for a, b in order:  # a < b, so a known cluster is always a
@@ -193,6 +201,7 @@ def split_merge_kmeans(
     split_accept_prob: float = 0.1,
     min_split_size: int = 5,
     k_max: int | None = None,
+    merge_known: bool = False,
     max_rounds: int = 20,
     max_iter: int = 100,
     generator: torch.Generator | None = None,
@@ -210,6 +219,8 @@ def split_merge_kmeans(
         split_accept_prob: probability of keeping a split whose ``H_s <= 0``.
         min_split_size: clusters of at most this many points are never split.
         k_max: splits stop at this many clusters (None: no cap).
+        merge_known: also let a free cluster merge into its nearest known class (False:
+            merges, like splits, only between clusters with no labelled row).
         max_rounds: rounds of moves at most.
         max_iter: Lloyd iterations per k-means.
         generator: random stream of the 2-means starts and of the random acceptances.
@@ -220,6 +231,7 @@ def split_merge_kmeans(
         x, pinned, n_known, prior, alpha, split_accept_prob, min_split_size,
         k_max or x.size(0), generator,
     )  # fmt: skip
+    mover.merge_known = merge_known
     labels, centroids = semi_supervised_kmeans(x, centroids.double(), pinned, n_known, max_iter)
     history: dict[str, list[int]] = {"k": [], "splits": [], "merges": []}
     for _ in range(max_rounds):

@@ -44,8 +44,9 @@ Differences from the published code/paper, all deliberate:
   new class whose points go to a known prototype can never leave it (known clusters
   are not split), so GPC must start over-clustered and merge; ``k_max="auto"`` stops
   splits at 2 x that.
-- Merges never join two known classes; a free cluster merged into a known one takes
-  the known class. Moves stop when a round accepts no move with a positive ratio; a
+- Merges join clusters with no labelled row only (the moves of the paper's E-step);
+  ``merge_known=True`` also lets a free cluster merge into a known class. Moves stop
+  when a round accepts no move with a positive ratio (or after ``max_move_rounds``); a
   final merge-only pass undoes random splits the likelihood never supported.
 - The returned state is the final one (no model selection).
 """
@@ -66,8 +67,9 @@ from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder
 
-# beyond this width the E-step's PCA uses a randomised low-rank SVD instead of eigh
-EXACT_PCA_MAX_DIM = 4096
+# up to this width the E-step's PCA is an exact eigh of the D x D scatter; beyond it a
+# randomised low-rank SVD (seeded by the fit's seed), which costs O(N D q), not O(D^3)
+EXACT_PCA_MAX_DIM = 256
 
 
 def draw_labeled_rows(
@@ -133,6 +135,9 @@ class GPC(BaseClusterer):
         split_accept_prob: probability of keeping a split whose ratio is not positive.
         min_split_size: clusters of at most this many rows are never split.
         max_move_rounds: rounds of split/merge moves per E-step, at most.
+        merge_known: let free clusters merge into known classes too (False: the
+            paper's moves, splits and merges both only between clusters without a
+            labelled row).
         label_fraction: None (default): labelled rows come only from ``fit``'s
             arguments. A number: when ``fit`` gets none, draw them from ``data.y`` with
             :func:`draw_labeled_rows` (this share of each known class's rows).
@@ -171,7 +176,8 @@ class GPC(BaseClusterer):
         alpha: float = 1.0,
         split_accept_prob: float = 0.1,
         min_split_size: int = 5,
-        max_move_rounds: int = 20,
+        max_move_rounds: int = 10,
+        merge_known: bool = False,
         label_fraction: float | None = None,
         known_class_fraction: float = 0.5,
         label_seed: int = 0,
@@ -200,6 +206,7 @@ class GPC(BaseClusterer):
         self.split_accept_prob = split_accept_prob
         self.min_split_size = min_split_size
         self.max_move_rounds = max_move_rounds
+        self.merge_known = merge_known
         self.label_fraction = label_fraction
         self.known_class_fraction = known_class_fraction
         self.label_seed = label_seed
@@ -340,7 +347,8 @@ class GPC(BaseClusterer):
         v = F.normalize(v, dim=1) if self.normalize else v
         v = v - v.mean(dim=0)
         if v.size(1) > EXACT_PCA_MAX_DIM:
-            v = v @ torch.pca_lowrank(v, q=self.pca_dim, center=False)[2]
+            q = min(self.pca_dim + 10, *v.shape)  # oversampled, then the top pca_dim kept
+            v = v @ torch.pca_lowrank(v, q=q, center=False, niter=4)[2][:, : self.pca_dim]
         elif v.size(1) > self.pca_dim:
             _, vectors = torch.linalg.eigh(v.T @ v)
             v = v @ vectors[:, -self.pca_dim :].flip(1)
@@ -349,7 +357,15 @@ class GPC(BaseClusterer):
         return v / v.pow(2).sum(dim=1).mean().sqrt().clamp_min(1e-12)
 
     def _e_step(self, z: torch.Tensor, pinned: torch.Tensor, previous: torch.Tensor | None):
-        u = self._reduce(z)
+        """Split/merge k-means on the reduced embeddings; returns labels (on ``z``'s
+        device) and the reduced space [N, D'] (on the host).
+
+        Runs on the host whatever the device: many small float64 operations (D' x D'
+        determinants, a 2-means per cluster) that a GPU would run launch-bound."""
+        device = z.device
+        u = self._reduce(z).cpu()
+        pinned = pinned.cpu()
+        previous = None if previous is None else previous.cpu()
         self.pca_dim_ = u.size(1)
         n_known = self.known_classes_.numel()
         k0, k_max = self._k_bounds(u.size(0))
@@ -366,12 +382,13 @@ class GPC(BaseClusterer):
             u, pinned, n_known, prior, start,
             alpha=self.alpha, split_accept_prob=self.split_accept_prob,
             min_split_size=self.min_split_size, k_max=k_max,
-            max_rounds=self.max_move_rounds, generator=self._generator,
+            max_rounds=self.max_move_rounds, merge_known=self.merge_known,
+            generator=self._generator,
         )  # fmt: skip
         self.cluster_centers_ = result.centroids.float().cpu()
         self.log(k=result.centroids.size(0), splits=sum(result.history["splits"]),
                  merges=sum(result.history["merges"]))  # fmt: skip
-        return result.labels, u
+        return result.labels.to(device), u
 
     def _prototypes(self, zn: torch.Tensor, labels: torch.Tensor):
         k = int(labels.max()) + 1

@@ -27,13 +27,31 @@ def test_recovers_k_with_unlabelled_classes_and_keeps_labelled_rows(seed, initia
     data, y = _mixture(seed)
     mask, known = draw_labeled_rows(y, 0.5, 0.5, seed)  # 3 known classes, 3 new ones
     assert known.numel() == 3
-    model = GPC(train_encoder=False, normalize=False, initial_k=initial_k, seed=seed)
+    # merge_known: the free prototypes that the over-clustered start puts inside known
+    # classes are absorbed by them (Gaussian classes: the NIW ratio is the right model)
+    model = GPC(
+        train_encoder=False, normalize=False, initial_k=initial_k, merge_known=True, seed=seed
+    )
     model.fit(data, y=y, labeled_mask=mask)
     assert abs(model.n_clusters_ - 6) <= 1
     # clusters 0..n_known-1 are the known classes: labelled rows keep their class
     assert torch.equal(model.known_classes_[model.labels_[mask]], y[mask])
     assert nmi(y, model.labels_) > 0.9
     assert model.soft_assignments_.shape == (600, model.n_clusters_)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_moves_lose_no_new_class(seed):
+    """Without merge_known, free clusters inside known classes stay (K may be
+    over-counted), but every new class keeps a cluster of its own."""
+    data, y = _mixture(seed)
+    mask, known = draw_labeled_rows(y, 0.5, 0.5, seed)
+    model = GPC(train_encoder=False, normalize=False, seed=seed).fit(data, y, mask)
+    assert 6 <= model.n_clusters_ <= 9
+    assert torch.equal(model.known_classes_[model.labels_[mask]], y[mask])
+    for c in set(range(6)) - set(known.tolist()):
+        share = torch.bincount(model.labels_[y == c]).max() / int((y == c).sum())
+        assert share > 0.95 and model.labels_[y == c].mode().values >= known.numel()
 
 
 def test_trained_encoder_runs_and_keeps_labelled_rows():
