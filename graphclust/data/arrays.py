@@ -74,11 +74,14 @@ def membership_to_labels(membership: Any) -> np.ndarray:
     # takes the best-ranked column it belongs to.
     rank = np.empty(sizes.size, dtype=np.int64)
     rank[np.argsort(-sizes, kind="stable")] = np.arange(sizes.size)
+    m = m.tocoo()
+    # Sort memberships by (node, rank): each node's first entry is its best column.
+    order = np.lexsort((rank[m.col], m.row))
+    rows, cols = m.row[order], m.col[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
     labels = np.full(m.shape[0], -1, dtype=np.int64)
-    for i in range(m.shape[0]):
-        cols = m.indices[m.indptr[i] : m.indptr[i + 1]]
-        if cols.size:
-            labels[i] = cols[np.argmin(rank[cols])]
+    labels[rows[first]] = cols[first]
     return labels
 
 
