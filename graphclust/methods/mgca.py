@@ -35,8 +35,12 @@ Differences from the published code/paper, all deliberate:
   edge dropping ``edge_drop`` in structure views), so the single-view ablations
   (``views="attribute"|"structure"``: one shared encoder, two augmented copies) train
   on the same kind of input as the two-view model.
-- ``n_prototypes`` defaults to ``n_clusters`` (not 500): the prototypes then are the
-  clusters. Adam with warm-up + cosine decay instead of MGCA's AdamW schedule.
+- ``n_prototypes`` is MGCA's 500 by default, read out by k-means: with ``P = K``
+  the balanced codes force ``K`` equal-sized clusters, which real graphs do not have,
+  while ``P >> K`` prototypes of ``N / P`` items each can form clusters of any size
+  (docs/methods/mgca.md has the measurement). ``n_prototypes=None`` makes the
+  prototypes the clusters.
+- Adam with warm-up + cosine decay instead of MGCA's AdamW schedule.
 
 Input: ``fit(data)`` takes a ``torch_geometric.data.Data`` with features, or images as
 accepted by :func:`~graphclust.adapters.check_images` (labels dropped at the door).
@@ -117,7 +121,7 @@ class MGCA(BaseClusterer):
         views: ``"both"`` (attribute MLP view vs structure GCN view; for images, the
             two augmentations), or a single-view ablation for graphs: ``"attribute"``
             / ``"structure"`` (one shared encoder, two augmented copies of that view).
-        n_prototypes: ``P`` prototypes trained (``None``: ``n_clusters``; MGCA 500).
+        n_prototypes: ``P`` prototypes trained (MGCA's 500; ``None``: ``n_clusters``).
         embedding_dim: ``d`` (MGCA 128).
         hidden: hidden widths of the default MLP / GCN encoders; for images the last
             entry is the projection head's hidden width.
@@ -153,7 +157,7 @@ class MGCA(BaseClusterer):
         self,
         n_clusters: int = 8,
         views: str = "both",
-        n_prototypes: int | None = None,
+        n_prototypes: int | None = 500,
         embedding_dim: int = 128,
         hidden: tuple[int, ...] = (256,),
         cnn_width: int = 16,
@@ -164,7 +168,7 @@ class MGCA(BaseClusterer):
         sinkhorn_iters: int = 3,
         freeze_prototypes_epochs: int = 1,
         epochs: int = 200,
-        lr: float = 1e-3,
+        lr: float = 1e-2,
         weight_decay: float = 1e-5,
         warmup_epochs: int = 10,
         batch_size: int = 256,

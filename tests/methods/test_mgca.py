@@ -92,7 +92,7 @@ def test_prototypes_frozen_in_the_first_epoch_and_unit_norm_after() -> None:
     enc = {e: m.model_.encoders["attribute"].layers[0].weight for e, m in fits.items()}
     assert not torch.equal(enc[0], enc[1])  # while the encoders did train
     assert not torch.allclose(protos[1], protos[3])  # free afterwards
-    torch.testing.assert_close(protos[3].norm(dim=1), torch.ones(3))
+    torch.testing.assert_close(protos[3].norm(dim=1), torch.ones(500))
 
 
 def test_images_freeze_prototypes_for_all_steps_of_the_first_epoch() -> None:
@@ -104,7 +104,7 @@ def test_images_freeze_prototypes_for_all_steps_of_the_first_epoch() -> None:
     )
     torch.testing.assert_close(p0, p1, rtol=0, atol=1e-6)
     assert not torch.allclose(p1, p2)
-    torch.testing.assert_close(p2.detach().norm(dim=1), torch.ones(2))
+    torch.testing.assert_close(p2.detach().norm(dim=1), torch.ones(p2.shape[0]))
 
 
 def test_single_view_ablations_train_only_that_view() -> None:
@@ -124,18 +124,18 @@ def test_single_view_ablations_train_only_that_view() -> None:
 
 def test_fitted_attributes_and_readouts() -> None:
     data = _graph()
-    model = MGCA(n_clusters=3, **TINY).fit(data)
+    model = MGCA(n_clusters=3, n_prototypes=None, **TINY).fit(data)
     n = data.num_nodes
     torch.testing.assert_close(model.embeddings_.norm(dim=1), torch.ones(n))
     assert model.labels_.shape == (n,) and int(model.labels_.max()) < model.n_clusters_
     torch.testing.assert_close(model.soft_assignments_.sum(dim=1), torch.ones(n))
     assert torch.equal(model.cluster_ids_[model.labels_], model.sinkhorn_labels_)  # "auto"
     assert all(torch.isfinite(torch.tensor(model.history_["loss"])))
-    over = MGCA(n_clusters=3, n_prototypes=6, **TINY).fit(data)
-    assert over.model_.prototypes.sizes == [6] and over.sinkhorn_labels_ is None
+    over = MGCA(n_clusters=3, **TINY).fit(data)  # default: 500 prototypes, k-means
+    assert over.model_.prototypes.sizes == [500] and over.sinkhorn_labels_ is None
     assert torch.equal(over.cluster_ids_[over.labels_], over.kmeans_labels_)
     assert over.soft_assignments_ is None
-    plain = MGCA(n_clusters=3, readout="prototypes", **TINY).fit(data)
+    plain = MGCA(n_clusters=3, n_prototypes=None, readout="prototypes", **TINY).fit(data)
     assert torch.equal(plain.cluster_ids_[plain.labels_], plain.prototype_labels_)
 
 
