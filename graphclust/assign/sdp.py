@@ -51,13 +51,17 @@ PARTIAL_FROM = 600
 RELAXATION = 1.6
 
 
-def _project_rows(v: torch.Tensor) -> torch.Tensor:
-    """Projection onto C2 of ``v`` [m, N, N]: row ``i`` of all blocks on one simplex."""
+def _project_rows(v: torch.Tensor, theta: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projection onto C2 of ``v`` [m, N, N] (row ``i`` of all blocks on one simplex),
+    warm-started from the previous step's thresholds ``theta`` [N, 1] when given."""
     m, n = v.size(0), v.size(1)
+    rows = v[0] if m == 1 else v.permute(1, 0, 2).reshape(n, m * n)
+    if theta is None:
+        theta = (rows.sum(dim=1, keepdim=True) - 1.0) / rows.size(1)
+    projected, theta = _simplex_rows(rows, 1.0, theta)
     if m == 1:
-        return project_simplex_rows(v[0]).unsqueeze(0)
-    rows = project_simplex_rows(v.permute(1, 0, 2).reshape(n, m * n))
-    return rows.reshape(n, m, n).permute(1, 0, 2).contiguous()
+        return projected.unsqueeze(0), theta
+    return projected.reshape(n, m, n).permute(1, 0, 2).contiguous(), theta
 
 
 @dataclass
@@ -100,18 +104,26 @@ def project_simplex_rows(v: torch.Tensor, total: float = 1.0) -> torch.Tensor:
     monotonically and reach the root after finitely many steps (when the active set
     stops changing).
     """
-    theta = (v.sum(dim=1, keepdim=True) - total) / v.size(1)
+    return _simplex_rows(v, total, (v.sum(dim=1, keepdim=True) - total) / v.size(1))[0]
+
+
+def _simplex_rows(
+    v: torch.Tensor, total: float, theta: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`project_simplex_rows` from the thresholds ``theta`` [R, 1]; returns the
+    projection and the final thresholds. A start right of the root is fine: by
+    convexity its first step lands left of it, and the rise goes on from there."""
     previous = None
     for _ in range(100):
         count = (v > theta).sum(dim=1, keepdim=True)
-        # theta only rises, so an unchanged count means an unchanged active set, on
-        # which the last step already solved the (then linear) equation exactly
+        # an unchanged count between two iterates means one active set on the interval
+        # between them, where f is linear and the last step solved it exactly
         if previous is not None and torch.equal(count, previous):
             break
         excess = (v - theta).clamp_min(0.0).sum(dim=1, keepdim=True) - total
         theta = theta + excess / count.clamp_min(1)
         previous = count
-    return (v - theta).clamp_min(0.0)
+    return (v - theta).clamp_min(0.0), theta
 
 
 def _simplex_threshold(values: torch.Tensor, total: float) -> tuple[float, int]:
@@ -134,13 +146,19 @@ class _Spectrahedron:
         self.basis: torch.Tensor | None = None
 
     def __call__(self, s: torch.Tensor) -> torch.Tensor:
-        if self.mode == "partial" and 3 * self.rank < self.n:
+        partial = self.mode == "partial" and 3 * self.rank < self.n
+        if partial:
             projected = self._partial(s)
             if projected is not None:
                 return projected
         values, vectors = torch.linalg.eigh(s)
         values, vectors = values.flip(0), vectors.flip(1)
         theta, active = _simplex_threshold(values, self.total)
+        if partial and 3 * (active + 10) < self.n:
+            # the subspace was too narrow for this rank: widen it. A projection of high
+            # rank (the first steps, while the threshold is below the bulk) is left to
+            # the exact path rather than widening the subspace for good
+            self.rank, self.basis = max(self.rank, 2 * active + 10), None
         keep = vectors[:, :active]
         return (keep * (values[:active] - theta)) @ keep.T
 
@@ -153,11 +171,7 @@ class _Spectrahedron:
         self.basis = vectors
         theta, active = _simplex_threshold(values, self.total)
         if active >= self.rank - 1:
-            # more eigenvalues may pass the threshold than the subspace holds: widen it
-            # for the next call and take the exact projection now
-            self.rank = min(self.n, 2 * self.rank)
-            self.basis = None
-            return None
+            return None  # more eigenvalues may pass the threshold than the subspace holds
         keep = vectors[:, :active]
         return (keep * (values[:active] - theta)) @ keep.T
 
@@ -247,6 +261,7 @@ def solve_block_sdp(
     primal = dual = math.inf
     n_iter = 0
     b_rho = b / rho
+    theta = None
     for n_iter in range(1, max_iter + 1):
         target = w - u - b_rho
         for k in range(m):
@@ -254,7 +269,7 @@ def solve_block_sdp(
         # over-relaxation (Boyd et al. 2011, 3.4.3): fewer iterations for the same tol
         z_hat = RELAXATION * z + (1.0 - RELAXATION) * w
         w_prev = w
-        w = _project_rows(z_hat + u)
+        w, theta = _project_rows(z_hat + u, theta)
         u = u + z_hat - w
         if n_iter % check_every and n_iter != max_iter:
             continue
