@@ -56,6 +56,43 @@ def _nearest(x: torch.Tensor, centroids: torch.Tensor) -> tuple[torch.Tensor, to
     return torch.cat(labels), torch.cat(dists)
 
 
+def nearest_centroids(
+    x: torch.Tensor, centroids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index of the nearest centre [N] and the squared distance to it [N], for every row
+    of ``x`` [N, d] (chunks of rows: never an N x N or N x K x d tensor)."""
+    return _nearest(x, centroids)
+
+
+def restart_empty_clusters(
+    centroids: torch.Tensor, x: torch.Tensor, labels: torch.Tensor, sq_dists: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move every centre that no point is assigned to onto a point far from its centre.
+
+    The ``E`` empty clusters take the ``E`` points with the largest squared distance to
+    their own centre (scikit-learn's rule for Lloyd's algorithm; PamC applies it during
+    training so that self-training cannot silently shrink K).
+
+    Args:
+        centroids: ``[K, d]`` centres.
+        x: ``[N, d]`` points.
+        labels: ``[N]`` index of each point's centre.
+        sq_dists: ``[N]`` squared distance of each point to its centre.
+
+    Returns:
+        The centres (a new tensor when some moved, else ``centroids`` itself) and the
+        LongTensor of the empty clusters' indices (empty when none).
+    """
+    counts = torch.bincount(labels, minlength=centroids.size(0))
+    empty = (counts == 0).nonzero().flatten()
+    if empty.numel():
+        far = sq_dists.topk(min(empty.numel(), x.size(0))).indices
+        empty = empty[: far.numel()]
+        centroids = centroids.clone()
+        centroids[empty] = x[far].to(centroids.dtype)
+    return centroids, empty
+
+
 def _plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """k-means++ starts: each next centre drawn with probability proportional to the
     squared distance to the nearest centre chosen so far."""
@@ -87,11 +124,7 @@ def _lloyd(
         n_iter += 1
         sums = torch.zeros_like(centroids).index_add_(0, labels, x)
         counts = torch.bincount(labels, minlength=k).to(x.dtype)
-        new = sums / counts.clamp_min(1.0)[:, None]
-        empty = (counts == 0).nonzero().flatten()
-        if empty.numel():  # restart empty clusters at the farthest points
-            far = dists.topk(empty.numel()).indices
-            new[empty] = x[far]
+        new, _ = restart_empty_clusters(sums / counts.clamp_min(1.0)[:, None], x, labels, dists)
         shift = float(((new - centroids) ** 2).sum())
         centroids = new
         labels, dists = _nearest(x, centroids)
@@ -190,4 +223,11 @@ def fit_kmeans(
     )
 
 
-__all__ = ["BACKENDS", "KMeansResult", "fit_kmeans", "kmeans"]
+__all__ = [
+    "BACKENDS",
+    "KMeansResult",
+    "fit_kmeans",
+    "kmeans",
+    "nearest_centroids",
+    "restart_empty_clusters",
+]

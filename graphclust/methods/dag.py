@@ -72,13 +72,20 @@ from torch_geometric.data import Data
 from torch_geometric.utils import structured_negative_sampling
 
 from graphclust.assign.targets import student_t_assignment
+from graphclust.data.reduce import svd_features
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.methods.ksearch import KSearchResult, kmeans_k_search, selection_score
+from graphclust.methods.ksearch import (
+    KSearchResult,
+    coarse_to_fine_k_search,
+    default_k_max,
+    selection_score,
+)
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
-from graphclust.utils import seed_everything
+from graphclust.training import progress
+from graphclust.utils import resolve_device, seed_everything
 
 
 class CheckpointSelector:
@@ -197,14 +204,63 @@ SPARSE_FEATURES_BELOW = 0.1
 EVAL_CHUNK_EDGES = 1 << 20
 
 
+# Sizes and model variant per preset; a parameter the user sets wins over its preset.
+# "cpu": the toolkit's configuration (encoder trained by reconstruction alone, K read by
+# k-means from the kept embeddings) at widths a 2-core CPU fits in minutes, with wide
+# attributes reduced by SVD; "gpu": the same at the paper's widths; "paper": the
+# paper's model (joint training, K from the readout's argmax) at the paper's widths.
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {
+        "hidden": 64,
+        "heads": 2,
+        "epochs": 200,
+        "eval_every": 25,
+        "max_features": 256,
+        "detach_readout": True,
+        "k_readout": "kmeans",
+    },
+    "gpu": {
+        "hidden": 512,
+        "heads": 4,
+        "epochs": 1500,
+        "eval_every": 50,
+        "max_features": None,
+        "detach_readout": True,
+        "k_readout": "kmeans",
+    },
+    "paper": {
+        "hidden": 512,
+        "heads": 4,
+        "epochs": 1500,
+        "eval_every": 50,
+        "max_features": None,
+        "detach_readout": False,
+        "k_readout": "argmax",
+    },
+}
+
+
 class DAG(BaseClusterer):
     """DAG community detection: finds the number of communities itself (``k_free``).
 
     Args:
-        k_max: number of candidate communities (columns of C); about 2x the expected K.
+        preset: "auto" (default: "gpu" on a CUDA device, else "cpu"), "cpu", "gpu" or
+            "paper"; fills every parameter below documented as "from the preset" that
+            is left at None (see ``PRESETS``): "cpu" is hidden 64, 2 heads, 200 epochs,
+            evaluation every 25, attributes reduced to 256 SVD components, detached
+            readout, k-means read-out; "gpu" the same model at the paper's widths
+            (512, 4 heads, 1500 epochs, every 50, full attributes); "paper" the paper's
+            model at its widths (joint training, argmax read-out). ``settings_`` holds
+            what a fit used.
+        k_max: number of candidate communities (columns of C) and the largest K the
+            k-means read-out considers; None (default) takes :func:`default_k_max` of
+            the number of nodes (``max(16, ceil(2 sqrt(N)))``), never the labels.
         hidden: embedding size of the GAT encoder (a multiple of ``heads``); also the
-            width of the readout GCN's hidden layer.
-        heads: attention heads.
+            width of the readout GCN's hidden layer. From the preset.
+        heads: attention heads. From the preset.
+        max_features: reduce the attributes to this many truncated-SVD components
+            before training (:func:`graphclust.data.reduce.svd_features`; encoder input
+            and reconstruction target alike); None keeps them. From the preset.
         mask_rate: share of nodes masked each step (0.5; 0.75 on PubMed in the paper).
         remask: "zero" (GraphMAE) or "token" (a learnable re-mask vector, GraphMAE2).
         decoder_layers: GAT layers of the reconstruction decoder: 2 (default, the
@@ -222,9 +278,9 @@ class DAG(BaseClusterer):
         lr: Adam learning rate.
         weight_decay: Adam weight decay (L2).
         epochs: training epochs (full passes; in mini-batch mode ceil(N / batch_size)
-            sampled subgraphs each).
+            sampled subgraphs each). From the preset.
         eval_every: epochs between label-free evaluations (the last epoch is always
-            evaluated).
+            evaluated). From the preset.
         readout: "relu" (default, the paper's C = ReLU(.)) or "softmax".
         readout_norm: "auto" (default), "none" (the paper) or "layer". "layer"
             standardises each row of H before the readout
@@ -247,11 +303,12 @@ class DAG(BaseClusterer):
             points over 3 seeds); ``selection="readout"`` is the fix for a detached
             readout that collapses.
         k_readout: how the returned partition (and K) is read from the selected
-            checkpoint: "argmax" (default, the paper: the non-empty argmax communities
+            checkpoint (from the preset): "argmax" (the paper: the non-empty argmax communities
             of C) or "kmeans" (this toolkit's option: k-means on that checkpoint's
-            embeddings H for every K in 2..k_max, the K with the best modularity x
+            embeddings H over K in 2..k_max (every K up to 10, then a geometric grid
+            refined around its best), the K with the best modularity x
             Calinski-Harabasz(H), see
-            :func:`~graphclust.methods.ksearch.kmeans_k_search`). Training is the same
+            :func:`~graphclust.methods.ksearch.coarse_to_fine_k_search`). Training is the same
             in both; with ``selection="argmax"`` so is the kept checkpoint, and the
             two differ only in the read-out. Measured in experiments/dag/README.md
             ("Reading K from the embeddings").
@@ -274,7 +331,7 @@ class DAG(BaseClusterer):
         bpr_scale: "sum" (default, the paper's sum over the edges, written |E| x the mean)
             or "mean" (the mean over the sampled triples).
         detach_readout: train the readout on H.detach(), so the BPR loss does not
-            shape the encoder (False: the paper's joint training). With
+            shape the encoder (False: the paper's joint training). From the preset. With
             ``k_readout="kmeans"`` this is the toolkit's best configuration at the
             paper's full settings on Cora and CiteSeer (see the module docstring).
         sparsity_warmup: epochs over which beta ramps linearly from 0 to its value
@@ -282,10 +339,14 @@ class DAG(BaseClusterer):
         max_time_s: stop training after the first epoch that ends past this many
             seconds, evaluate and keep the best checkpoint so far (``epochs_run_`` says
             how many epochs ran); None never stops early.
+        progress: show a progress bar over epochs (tqdm, on stderr) with the loss and
+            the K of the training pass.
         seed: random seed (masks, negatives, initialisation, sampling).
         device: "auto", "cpu" or "cuda[:i]".
 
     Fitted attributes (besides the base ones):
+        settings_: the resolved preset parameters of the fit (preset, hidden, heads,
+            epochs, eval_every, max_features, detach_readout, k_readout, k_max).
         soft_assignments_: C of the selected checkpoint, rows normalised to sum 1 (a zero
             row becomes uniform), over the K non-empty communities: [N, K]; with
             ``k_readout="kmeans"`` the Student-t (DEC) assignment of H to the k-means
@@ -320,9 +381,11 @@ class DAG(BaseClusterer):
 
     def __init__(
         self,
-        k_max: int = 16,
-        hidden: int = 512,
-        heads: int = 4,
+        preset: str = "auto",
+        k_max: int | None = None,
+        hidden: int | None = None,
+        heads: int | None = None,
+        max_features: int | None = None,
         mask_rate: float = 0.5,
         remask: str = "zero",
         decoder_layers: int = 2,
@@ -331,24 +394,27 @@ class DAG(BaseClusterer):
         beta: float = 5e-3,
         lr: float = 1e-3,
         weight_decay: float = 1e-3,
-        epochs: int = 1500,
-        eval_every: int = 50,
+        epochs: int | None = None,
+        eval_every: int | None = None,
         readout: str = "relu",
         readout_norm: str = "auto",
-        k_readout: str = "argmax",
+        k_readout: str | None = None,
         selection: str = "argmax",
         input_dropout: float = 0.2,
         batch_size: int | None = None,
         bpr_scale: str = "sum",
-        detach_readout: bool = False,
+        detach_readout: bool | None = None,
         sparsity_warmup: int = 0,
         max_time_s: float | None = None,
+        progress: bool = True,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
+        self.preset = preset
         self.k_max = k_max
         self.hidden = hidden
         self.heads = heads
+        self.max_features = max_features
         self.mask_rate = mask_rate
         self.remask = remask
         self.decoder_layers = decoder_layers
@@ -369,20 +435,54 @@ class DAG(BaseClusterer):
         self.detach_readout = detach_readout
         self.sparsity_warmup = sparsity_warmup
         self.max_time_s = max_time_s
+        self.progress = progress
         self.seed = seed
         self.device = device
+
+    def settings(self, num_nodes: int, device: torch.device | str = "cpu") -> dict[str, Any]:
+        """The settings a fit on ``num_nodes`` nodes on ``device`` uses: every preset
+        parameter left at None takes the preset's value (``"auto"``: ``"gpu"`` on CUDA,
+        else ``"cpu"``), and ``k_max`` the rule :func:`default_k_max` of N."""
+        preset = self.preset
+        if preset not in (*PRESETS, "auto"):
+            raise ValueError(
+                f"preset must be 'auto', {', '.join(repr(p) for p in PRESETS)}, got {preset!r}"
+            )
+        if preset == "auto":
+            preset = "gpu" if torch.device(device).type == "cuda" else "cpu"
+        resolved = {"preset": preset}
+        for name, value in PRESETS[preset].items():
+            chosen = getattr(self, name)
+            resolved[name] = value if chosen is None else chosen
+        resolved["k_max"] = default_k_max(num_nodes) if self.k_max is None else self.k_max
+        return resolved
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
         n = data.num_nodes
-        if not isinstance(self.k_max, int) or not 2 <= self.k_max <= n:
-            raise ValueError(f"k_max must be an integer in [2, {n}] (N), got {self.k_max!r}")
-        if self.hidden % self.heads != 0:
-            raise ValueError(f"hidden={self.hidden} must be a multiple of heads={self.heads}")
+        cfg = self.settings(n, resolve_device(self.device))
+        for name in ("hidden", "heads", "epochs", "eval_every"):
+            value = cfg[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        k_max = cfg["k_max"]
+        if not isinstance(k_max, int) or not 2 <= k_max <= n:
+            raise ValueError(f"k_max must be an integer in [2, {n}] (N), got {k_max!r}")
+        if cfg["hidden"] % cfg["heads"] != 0:
+            raise ValueError(f"hidden={cfg['hidden']} must be a multiple of heads={cfg['heads']}")
+        max_features = cfg["max_features"]
+        if max_features is not None and (
+            not isinstance(max_features, int) or isinstance(max_features, bool) or max_features < 2
+        ):
+            raise ValueError(f"max_features must be None or an integer >= 2, got {max_features!r}")
+        if not isinstance(cfg["detach_readout"], bool):
+            raise ValueError(
+                f"detach_readout must be True, False or None, got {cfg['detach_readout']!r}"
+            )
+        if not isinstance(self.progress, bool):
+            raise ValueError(f"progress must be True or False, got {self.progress!r}")
         if not 0.0 < self.mask_rate < 1.0:
             raise ValueError(f"mask_rate must be in (0, 1), got {self.mask_rate}")
-        if self.epochs < 1 or self.eval_every < 1:
-            raise ValueError("epochs and eval_every must be at least 1")
         if self.alpha < 0 or self.beta < 0:
             raise ValueError("alpha and beta must be non-negative")
         if self.decoder_layers not in (1, 2):
@@ -397,10 +497,10 @@ class DAG(BaseClusterer):
             raise ValueError(
                 f"readout_norm must be 'none', 'layer' or 'auto', got {self.readout_norm!r}"
             )
-        if self.k_readout not in ("argmax", "kmeans"):
-            raise ValueError(f"k_readout must be 'argmax' or 'kmeans', got {self.k_readout!r}")
-        if self.k_readout == "kmeans" and self.k_max > n - 1:
-            raise ValueError(f"k_readout='kmeans' needs k_max <= N - 1 = {n - 1}, got {self.k_max}")
+        if cfg["k_readout"] not in ("argmax", "kmeans"):
+            raise ValueError(f"k_readout must be 'argmax' or 'kmeans', got {cfg['k_readout']!r}")
+        if cfg["k_readout"] == "kmeans" and k_max > n - 1:
+            raise ValueError(f"k_readout='kmeans' needs k_max <= N - 1 = {n - 1}, got {k_max}")
         if self.selection not in ("argmax", "readout"):
             raise ValueError(
                 f"selection must be 'argmax' (score C's argmax partitions, the paper) or "
@@ -424,9 +524,14 @@ class DAG(BaseClusterer):
     # -- training -----------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
         start = time.perf_counter()
+        self.settings_ = self.settings(data.num_nodes, device)
+        self.config_["settings"] = self.settings_
         self.readout_check_ = None
+        if self.settings_["max_features"] is not None:
+            reduced = svd_features(data.x, self.settings_["max_features"], seed=self.seed)
+            data = Data(x=reduced, edge_index=data.edge_index, num_nodes=data.num_nodes)
         norm = "none" if self.readout_norm == "auto" else self.readout_norm
-        check = self.readout_norm == "auto" and self.epochs > AUTO_CHECK_EPOCH
+        check = self.readout_norm == "auto" and self.settings_["epochs"] > AUTO_CHECK_EPOCH
         if not self._run(data, device, norm, start, check):
             # the paper's readout is dead: start again, exactly as readout_norm="layer"
             seed_everything(self.seed)
@@ -441,6 +546,7 @@ class DAG(BaseClusterer):
         With ``check``, stop after ``AUTO_CHECK_EPOCH`` epochs and return False when
         :func:`dead_readout` finds the readout dead (``readout_check_`` says why).
         """
+        cfg = self.settings_
         x = data.x.to(device)
         # sparse features pay off on CPU; on an accelerator a dense product is faster
         if device.type == "cpu" and float((data.x != 0).float().mean()) < SPARSE_FEATURES_BELOW:
@@ -449,15 +555,15 @@ class DAG(BaseClusterer):
         n = data.num_nodes
         self._mae = MaskedGraphAutoencoder(
             x.size(1),
-            self.hidden,
-            self.heads,
+            cfg["hidden"],
+            cfg["heads"],
             remask=self.remask,
             feat_dropout=self.input_dropout,
             decoder_layers=self.decoder_layers,
             decoder_factorized=self.decoder_factorized,
         ).to(device)
         self._readout = CommunityReadout(
-            self.hidden, self.hidden, self.k_max, self.readout, norm
+            cfg["hidden"], cfg["hidden"], cfg["k_max"], self.readout, norm
         ).to(device)
         params = list(self._mae.parameters()) + list(self._readout.parameters())
         optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
@@ -468,7 +574,9 @@ class DAG(BaseClusterer):
         selector = CheckpointSelector()
         x_cpu = data.x
         adjacency = gcn_adjacency(edge_index, n)  # built once; subgraphs build their own
-        for epoch in range(1, self.epochs + 1):
+        epochs = cfg["epochs"]
+        bar = progress(range(1, epochs + 1), self.progress, "DAG", total=epochs)
+        for epoch in bar:
             # everything an epoch logs stays on the device until one transfer at its end:
             # a GPU then never waits for the host in the middle of an epoch
             totals = torch.zeros(6, device=device)
@@ -518,21 +626,24 @@ class DAG(BaseClusterer):
                     "reason": reason,
                 }
                 if reason is not None:
+                    bar.close()
                     return False
             out_of_time = (
                 self.max_time_s is not None and time.perf_counter() - start > self.max_time_s
             )
-            if epoch % self.eval_every == 0 or epoch == self.epochs or out_of_time:
+            bar.set_postfix(loss=f"{loss:.4g}", k=int(k_train), refresh=False)
+            if epoch % cfg["eval_every"] == 0 or epoch == epochs or out_of_time:
                 self._evaluate(x, edge_index, adjacency, x_cpu, data.edge_index, epoch, selector)
             if out_of_time:
                 break
+        bar.close()
         self.epochs_run_ = epoch
         labels, shares, h, found = selector.best
         self.selected_epoch_ = selector.best_step
         self.labels_argmax_ = labels
         self.k_argmax_ = shares.size(1)
         self.k_search_ = None
-        if self.k_readout == "kmeans":
+        if cfg["k_readout"] == "kmeans":
             if found is None:  # selection="argmax": search the kept checkpoint only
                 found = self._search_k(h.to(device), data.edge_index)
             labels = found.labels
@@ -565,7 +676,7 @@ class DAG(BaseClusterer):
         n = x.size(0)
         mask = sample_mask(n, self.mask_rate, x.device)
         out = self._mae(x, edge_index, mask)
-        h = out.embeddings.detach() if self.detach_readout else out.embeddings
+        h = out.embeddings.detach() if self.settings_["detach_readout"] else out.embeddings
         c, scores = self._readout(h, adjacency)
         _, _, neg = structured_negative_sampling(edge_index_cpu, n, contains_neg_self_loops=False)
         # the paper's sum over E, written as |E| x mean so that a sampled subgraph
@@ -614,7 +725,7 @@ class DAG(BaseClusterer):
         score = selection_score(q, ch, k)
         self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
         found = None
-        if self.selection == "readout" and self.k_readout == "kmeans":
+        if self.selection == "readout" and self.settings_["k_readout"] == "kmeans":
             # score the partition this checkpoint would return, in the same space (the
             # input features) as the argmax partitions, so checkpoints stay comparable
             found = self._search_k(h, edge_index_cpu)
@@ -633,7 +744,7 @@ class DAG(BaseClusterer):
     def _search_k(self, h: torch.Tensor, edge_index: torch.Tensor) -> KSearchResult:
         """The k-means read-out of embeddings ``h``: the best K in 2..k_max (k-means on
         ``h``'s device: scikit-learn on a CPU, torch on a GPU)."""
-        return kmeans_k_search(h, edge_index, range(2, self.k_max + 1), seed=self.seed)
+        return coarse_to_fine_k_search(h, edge_index, self.settings_["k_max"], seed=self.seed)
 
 
 __all__ = [

@@ -25,6 +25,7 @@ one O(N d) CH per K.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -68,7 +69,7 @@ class KSearchResult:
 def kmeans_k_search(
     embeddings: torch.Tensor,
     edge_index: torch.Tensor,
-    k_range: range,
+    k_range: Sequence[int],
     n_init: int = 5,
     seed: int = 0,
     backend: str = "auto",
@@ -78,7 +79,7 @@ def kmeans_k_search(
     Args:
         embeddings: [N, d] floating point, one row per node of the graph.
         edge_index: [2, E] long, both directions of every undirected edge.
-        k_range: candidate numbers of clusters, each in [2, N - 1].
+        k_range: candidate numbers of clusters, each in [2, N - 1] (a range or a list).
         n_init: k-means++ restarts per K (the lowest inertia wins).
         seed: k-means seed (the same for every K).
         backend: "sklearn" (scikit-learn's KMeans on the host), "torch"
@@ -130,4 +131,78 @@ def kmeans_k_search(
     return KSearchResult(labels, centroids[used], int(used.numel()), scores, q_values)
 
 
-__all__ = ["KSearchResult", "kmeans_k_search", "selection_score"]
+# every K up to this is a candidate; above it the grid grows geometrically
+DENSE_UP_TO = 10
+GRID_GROWTH = 1.15
+
+
+def default_k_max(num_nodes: int) -> int:
+    """The largest number of communities a K-free search considers, from N alone.
+
+    ``max(16, ceil(2 sqrt(N)))``, capped at ``N - 1``: 16 up to 64 nodes, 64 for 1,005
+    nodes (email-Eu-core has 42 departments), 105 for Cora's 2,708. Twice the square
+    root leaves room above the ``sqrt(N / 2)`` rule of thumb for K; no label is read.
+    """
+    if num_nodes < 3:
+        raise ValueError(f"a K search needs at least 3 nodes, got {num_nodes}")
+    return min(num_nodes - 1, max(16, math.ceil(2.0 * math.sqrt(num_nodes))))
+
+
+def k_grid(k_max: int) -> list[int]:
+    """Coarse candidates in [2, k_max]: every K up to ``DENSE_UP_TO``, then a geometric
+    grid (ratio ``GRID_GROWTH``), always ending at ``k_max``."""
+    if k_max < 2:
+        raise ValueError(f"k_max must be at least 2, got {k_max}")
+    grid = list(range(2, min(k_max, DENSE_UP_TO) + 1))
+    k = float(grid[-1])
+    while grid[-1] < k_max:
+        k *= GRID_GROWTH
+        grid.append(min(k_max, max(grid[-1] + 1, math.ceil(k))))
+    return grid
+
+
+def coarse_to_fine_k_search(
+    embeddings: torch.Tensor,
+    edge_index: torch.Tensor,
+    k_max: int,
+    n_init: int = 5,
+    seed: int = 0,
+    backend: str = "auto",
+) -> KSearchResult:
+    """:func:`kmeans_k_search` over [2, k_max] at a fraction of the cost for large k_max.
+
+    First the coarse grid :func:`k_grid`, then every K strictly between the grid
+    neighbours of the best coarse K. Returns what a full search over the union of the
+    candidates returns (``scores`` holds every K tried). With ``k_max <= DENSE_UP_TO``
+    this is the full search.
+    """
+    coarse = kmeans_k_search(embeddings, edge_index, k_grid(k_max), n_init, seed, backend)
+    grid = sorted(coarse.scores)
+    at = grid.index(coarse.n_clusters) if coarse.n_clusters in grid else None
+    if at is None:  # k-means left a cluster empty: the kept K is not a grid point
+        return coarse
+    low = grid[at - 1] if at > 0 else coarse.n_clusters
+    high = grid[at + 1] if at + 1 < len(grid) else coarse.n_clusters
+    fine = [k for k in range(low + 1, high) if k not in coarse.scores]
+    if not fine:
+        return coarse
+    refined = kmeans_k_search(embeddings, edge_index, fine, n_init, seed, backend)
+    improved = refined.scores[refined.n_clusters] > coarse.scores[coarse.n_clusters]
+    best = refined if improved else coarse
+    return KSearchResult(
+        best.labels,
+        best.centroids,
+        best.n_clusters,
+        dict(sorted({**coarse.scores, **refined.scores}.items())),
+        dict(sorted({**coarse.modularity, **refined.modularity}.items())),
+    )
+
+
+__all__ = [
+    "KSearchResult",
+    "coarse_to_fine_k_search",
+    "default_k_max",
+    "k_grid",
+    "kmeans_k_search",
+    "selection_score",
+]

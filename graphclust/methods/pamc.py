@@ -15,9 +15,16 @@ Differences from the released code, all deliberate:
   pairs at 40 epochs (seeds 0-2) and on five of six at 200 epochs (seed 0); soft led
   on Photo, and soft meta-nodes, which let the contrastive term move the centroids,
   merged Citeseer's clusters on 2 of 3 seeds (ACC .21 and .40).
-- An empty cluster is left out of the meta-node term (no zero meta-node, no NaN) and
-  ``K`` stays the user's: ``soft_assignments_`` has ``K`` columns, ``n_clusters_``
-  counts the non-empty ones and a warning says when fewer than ``K`` are used.
+- Every cluster is kept alive (``empty_clusters="restart"``, default): whenever a
+  cluster loses all its nodes during training (argmax of ``Q``, checked every epoch),
+  its centroid moves onto the embedding farthest from its own centroid, k-means'
+  rule (:func:`graphclust.assign.kmeans.restart_empty_clusters`), and its Adam moments
+  are reset; ``history_["restarted"]`` counts the moves per epoch. With
+  ``empty_clusters="keep"`` (the released code) an empty cluster stays empty and is
+  left out of the meta-node term (no zero meta-node, no NaN). Either way the returned
+  labels are numbered ``0..n_clusters_-1`` over the clusters that hold nodes,
+  ``cluster_ids_`` maps them back to the ``K`` trained centroids, and a warning says
+  when fewer than ``K`` hold nodes.
 - Model selection never reads labels: ``selection="label_free"`` keeps the evaluated
   epoch with the highest modularity of its hard labels on the input graph (PamC's
   positives are the graph; DEC's term only sharpens whatever partition it has, so a
@@ -59,6 +66,7 @@ from graphclust.assign import (
     kl_clustering_loss,
     student_t_assignment,
 )
+from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.metrics import calinski_harabasz, modularity
@@ -68,6 +76,7 @@ from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencode
 
 _CHOICES = {
     "encoder": ("mlp", "gcn"),
+    "empty_clusters": ("restart", "keep"),
     "meta_nodes": ("hard", "soft"),
     "selection": ("label_free", "final"),
     "selection_score": ("modularity", "modularity_ch"),
@@ -100,6 +109,9 @@ class PamC(BaseClusterer):
             state is always evaluated).
         selection: ``"label_free"`` or ``"final"`` (see the module docstring).
         selection_score: ``"modularity"`` or ``"modularity_ch"``.
+        empty_clusters: ``"restart"`` (default) moves the centroid of a cluster that
+            lost all its nodes onto the farthest embedding; ``"keep"`` leaves it empty
+            (the released code).
         n_init: k-means restarts for the centroids.
         seed: random seed.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -107,7 +119,9 @@ class PamC(BaseClusterer):
     Fitted attributes, besides the base ones: ``final_labels_`` (last epoch),
     ``selected_epoch_`` (epoch of ``labels_``; ``epochs`` means after the last update),
     ``selected_pretrain_epochs_`` (the pre-training length it started from),
-    ``cluster_centers_`` ``[K, d]`` (of the selected state).
+    ``cluster_centers_`` ``[n_clusters_, d]`` (of the selected state, one per label),
+    ``cluster_ids_`` (LongTensor ``[n_clusters_]``: the trained centroid, in
+    ``0..K-1``, of each label).
     """
 
     requires_features: ClassVar[bool] = True
@@ -132,6 +146,7 @@ class PamC(BaseClusterer):
         eval_every: int = 1,
         selection: str = "label_free",
         selection_score: str = "modularity",
+        empty_clusters: str = "restart",
         n_init: int = 20,
         seed: int = 0,
         device: str = "auto",
@@ -154,6 +169,7 @@ class PamC(BaseClusterer):
         self.eval_every = eval_every
         self.selection = selection
         self.selection_score = selection_score
+        self.empty_clusters = empty_clusters
         self.n_init = n_init
         self.seed = seed
         self.device = device
@@ -273,6 +289,7 @@ class PamC(BaseClusterer):
         model.train()
         for epoch in range(self.epochs):
             z = model.encode(x, edge_index)
+            self._restart_empty(z.detach(), centroids, optimizer)
             q = student_t_assignment(z, centroids)
             # P from this forward equals the released code's extra no-grad forward.
             p = dec_target(q.detach())
@@ -308,6 +325,9 @@ class PamC(BaseClusterer):
             model.eval()
             with torch.no_grad():
                 cache = encode_in_chunks(model, x, chunk_size=max(self.batch_size, 8192))
+            if epoch < self.epochs:
+                self._restart_empty(cache, centroids, optimizer)
+            with torch.no_grad():
                 q_all = student_t_assignment(cache, centroids)
             if epoch == self.epochs:
                 break
@@ -344,6 +364,22 @@ class PamC(BaseClusterer):
                 parts += weight * torch.stack([loss, kl, positive, negative]).detach()
             self.log(loss=parts[0], kl=parts[1], positive=parts[2], negative=parts[3])
         return q_all, cache, centroids.detach()
+
+    @torch.no_grad()
+    def _restart_empty(self, z: torch.Tensor, centroids: torch.nn.Parameter, optimizer) -> None:
+        """With ``empty_clusters="restart"``, move the centroids of clusters that hold no
+        node onto the farthest embeddings and reset their Adam moments."""
+        if self.empty_clusters != "restart":
+            return
+        labels, sq_dists = nearest_centroids(z.float(), centroids.float())
+        moved, empty = restart_empty_clusters(centroids, z, labels, sq_dists)
+        self.log(restarted=empty.numel())
+        if not empty.numel():
+            return
+        centroids.copy_(moved)
+        for moment in optimizer.state.get(centroids, {}).values():
+            if torch.is_tensor(moment) and moment.shape == centroids.shape:
+                moment[empty] = 0.0
 
     # -- label-free evaluation and outputs -------------------------------------------
     def _score(self, labels: torch.Tensor) -> float:
@@ -388,16 +424,19 @@ class PamC(BaseClusterer):
         self.final_labels_ = finals[length][0].argmax(dim=1).cpu()
         self.selected_pretrain_epochs_ = length
         self.selected_epoch_ = epoch
-        self.soft_assignments_ = q_best
+        used, labels = torch.unique(q_best.argmax(dim=1), return_inverse=True)
+        shares = q_best[:, used]
+        self.soft_assignments_ = shares / shares.sum(dim=1, keepdim=True).clamp_min(1e-30)
         self.embeddings_ = z_best
-        self.cluster_centers_ = c_best
-        self.labels_ = q_best.argmax(dim=1)
-        self.n_clusters_ = int(self.labels_.unique().numel())
+        self.cluster_centers_ = c_best[used]
+        self.cluster_ids_ = used
+        self.labels_ = labels
+        self.n_clusters_ = int(used.numel())
         if self.n_clusters_ < self.n_clusters:
             warnings.warn(
-                f"PamC: only {self.n_clusters_} of the {self.n_clusters} clusters received "
-                f"nodes (epoch {epoch}); labels stay in 0..{self.n_clusters - 1} and "
-                "soft_assignments_ keeps all K columns",
+                f"PamC: only {self.n_clusters_} of the {self.n_clusters} clusters hold nodes "
+                f"(epoch {epoch}); labels_ are numbered 0..{self.n_clusters_ - 1} and "
+                "cluster_ids_ maps them to the trained centroids",
                 UserWarning,
                 stacklevel=6,
             )

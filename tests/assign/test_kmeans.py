@@ -115,3 +115,21 @@ def test_runs_on_the_gpu_and_agrees_with_the_cpu(cluster) -> None:
     out = cluster(x.cuda(), 4, seed=0)
     assert out.labels.device.type == "cuda"
     assert adjusted_rand_score(y.numpy(), out.labels.cpu().numpy()) == pytest.approx(1.0)
+
+
+def test_restart_empty_clusters_moves_empty_centres_to_the_farthest_points():
+    from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
+
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [0.0, 3.0]])
+    centroids = torch.tensor([[0.0, 0.0], [100.0, 100.0], [200.0, 200.0]])
+    labels, sq = nearest_centroids(x, centroids)
+    # every point is nearest to centre 0; squared distances 0, 1, 100, 9
+    assert labels.tolist() == [0, 0, 0, 0]
+    assert sq.tolist() == [0.0, 1.0, 100.0, 9.0]
+    moved, empty = restart_empty_clusters(centroids, x, labels, sq)
+    assert empty.tolist() == [1, 2]
+    # the two farthest points, (10, 0) then (0, 3), in order of distance
+    assert moved.tolist() == [[0.0, 0.0], [10.0, 0.0], [0.0, 3.0]]
+    assert centroids[1].tolist() == [100.0, 100.0]  # the input is not modified
+    same, none = restart_empty_clusters(moved, x, nearest_centroids(x, moved)[0], sq)
+    assert none.numel() == 0 and same is moved

@@ -14,6 +14,7 @@ from graphclust.methods.dag import (
     AUTO_CHECK_EPOCH,
     DAG,
     DEAD_TOP_SHARE,
+    PRESETS,
     CheckpointSelector,
     affiliation_labels,
     community_shares,
@@ -22,10 +23,12 @@ from graphclust.methods.dag import (
     dead_readout,
     selection_score,
 )
-from graphclust.methods.ksearch import kmeans_k_search
+from graphclust.methods.ksearch import default_k_max, kmeans_k_search
 from graphclust.metrics import calinski_harabasz, modularity, nmi
 
-SMALL = {"k_max": 8, "hidden": 16, "heads": 2, "weight_decay": 0.0}
+# the paper's model (joint training, argmax read-out) at a tiny width; tests of the
+# presets say which preset they use
+SMALL = {"preset": "paper", "k_max": 8, "hidden": 16, "heads": 2, "weight_decay": 0.0}
 
 
 def stochastic_sbm_features(n_blocks: int, size: int) -> Data:
@@ -287,7 +290,14 @@ def test_layer_norm_readout_leaves_the_zero_saddle_of_one_hot_features() -> None
     edges = data.edge_index.size(1)
     runs = {
         norm: DAG(
-            k_max=8, hidden=16, heads=2, epochs=100, eval_every=25, readout_norm=norm, seed=0
+            preset="paper",
+            k_max=8,
+            hidden=16,
+            heads=2,
+            epochs=100,
+            eval_every=25,
+            readout_norm=norm,
+            seed=0,
         ).fit(data)
         for norm in ("none", "layer", "auto")
     }
@@ -430,3 +440,37 @@ def test_readout_selection_with_the_argmax_readout_is_the_papers() -> None:
     assert model.selected_epoch_ == paper.selected_epoch_
     assert torch.equal(model.labels_, paper.labels_)
     assert "readout_k" not in model.history_
+
+
+def test_presets_fill_what_is_left_at_none_and_auto_follows_the_device():
+    cpu = DAG().settings(2708, "cpu")
+    assert cpu["preset"] == "cpu" and cpu == {"preset": "cpu", **PRESETS["cpu"], "k_max": 105}
+    assert DAG().settings(2708, "cuda")["preset"] == "gpu"
+    paper = DAG(preset="paper", hidden=32, k_max=10).settings(500)
+    assert paper["hidden"] == 32 and paper["heads"] == 4 and paper["epochs"] == 1500
+    assert paper["k_max"] == 10 and paper["detach_readout"] is False
+    assert paper["k_readout"] == "argmax"
+    with pytest.raises(ValueError, match="preset must be"):
+        DAG(preset="laptop").fit(_sbm())
+
+
+def test_cpu_preset_fit_records_its_settings_and_reduces_wide_features():
+    data = _sbm()
+    data.x = torch.cat([data.x, torch.zeros(data.num_nodes, 300)], dim=1)  # 308 columns
+    model = DAG(preset="cpu", hidden=16, epochs=4, eval_every=2, progress=False, seed=0).fit(data)
+    assert model.settings_["max_features"] == 256 and model.settings_["k_readout"] == "kmeans"
+    assert model.config_["settings"] == model.settings_
+    # the encoder saw at most 256 SVD components (N - 1 = 119 here), not the 308 columns
+    shapes = [tuple(param.shape) for param in model._mae.parameters()]
+    assert not any(308 in shape for shape in shapes)
+    assert any(119 in shape for shape in shapes)
+    assert model.settings_["k_max"] == default_k_max(data.num_nodes)
+    assert 2 <= model.n_clusters_ <= model.settings_["k_max"]
+
+
+def test_progress_bar_goes_to_stderr_and_can_be_silenced(capsys):
+    data = _sbm()
+    DAG(**SMALL, epochs=3, eval_every=3, progress=True).fit(data)
+    assert "DAG" in capsys.readouterr().err
+    DAG(**SMALL, epochs=3, eval_every=3, progress=False).fit(data)
+    assert "DAG" not in capsys.readouterr().err

@@ -133,3 +133,44 @@ def test_auto_backend_clusters_gpu_embeddings_on_the_gpu() -> None:
     found = kmeans_k_search(h.cuda(), edge_index, range(2, 9))
     assert found.n_clusters == 4
     assert nmi(y, found.labels) > 0.95
+
+
+def test_default_k_max_grows_with_n_and_never_reads_labels():
+    from graphclust.methods.ksearch import default_k_max
+
+    assert default_k_max(34) == 16  # floor of 16
+    assert default_k_max(1005) == 64  # email-Eu-core: 42 departments fit
+    assert default_k_max(2708) == 105
+    assert default_k_max(10) == 9  # capped at N - 1
+    with pytest.raises(ValueError, match="at least 3 nodes"):
+        default_k_max(2)
+
+
+def test_k_grid_is_dense_then_geometric_and_ends_at_k_max():
+    from graphclust.methods.ksearch import k_grid
+
+    assert k_grid(8) == list(range(2, 9))
+    grid = k_grid(105)
+    assert grid[:9] == list(range(2, 11)) and grid[-1] == 105
+    assert all(b > a for a, b in zip(grid, grid[1:], strict=False))
+    ratios = [b / a for a, b in zip(grid[9:], grid[10:-1], strict=False)]
+    assert all(r <= 1.15 + 1.0 / a for r, a in zip(ratios, grid[9:], strict=False))
+
+
+def test_coarse_to_fine_search_finds_what_the_full_search_finds():
+    from graphclust.methods.ksearch import coarse_to_fine_k_search, kmeans_k_search
+
+    # 13 well-separated blobs joined by dense intra-blob edges: K = 13 is off the coarse
+    # grid (12, 14), so only the refinement can find it
+    gen = torch.Generator().manual_seed(0)
+    k, size = 13, 12
+    centres = torch.randn(k, 6, generator=gen) * 20
+    h = centres.repeat_interleave(size, 0) + torch.randn(k * size, 6, generator=gen) * 0.1
+    blocks = torch.arange(k * size) // size
+    pairs = [(i, j) for i in range(k * size) for j in range(k * size) if i != j]
+    edges = torch.tensor([p for p in pairs if blocks[p[0]] == blocks[p[1]]]).t()
+    full = kmeans_k_search(h, edges, range(2, 21))
+    fast = coarse_to_fine_k_search(h, edges, 20)
+    assert full.n_clusters == fast.n_clusters == 13
+    assert 13 in fast.scores and len(fast.scores) < len(full.scores)
+    assert fast.scores[13] == pytest.approx(full.scores[13])

@@ -95,24 +95,45 @@ def test_final_selection_returns_last_epoch(sbm):
     assert torch.equal(model.labels_, model.final_labels_)
 
 
-def test_empty_cluster_stays_finite_and_k_is_kept(sbm, monkeypatch):
-    data, _ = sbm
+def _with_far_centroid(monkeypatch) -> None:
+    """The last k-means centroid far from every embedding: its cluster starts empty."""
     original = PamC._kmeans_centroids
 
     def with_far_centroid(self, z):
         centres = original(self, z)
-        # The last centroid far from every embedding: its cluster is empty from the start.
         centres[-1] = 1e4
         return centres
 
     monkeypatch.setattr(PamC, "_kmeans_centroids", with_far_centroid)
-    model = PamC(n_clusters=K + 1, selection="final", **FAST)
+
+
+def test_empty_cluster_kept_empty_stays_finite_and_labels_are_renumbered(sbm, monkeypatch):
+    data, _ = sbm
+    _with_far_centroid(monkeypatch)
+    model = PamC(n_clusters=K + 1, selection="final", empty_clusters="keep", **FAST)
     with pytest.warns(UserWarning, match=f"only {K} of the {K + 1} clusters"):
         model.fit(data)
     assert np.isfinite(model.history_["loss"]).all()
-    assert model.soft_assignments_.shape[1] == K + 1
     assert model.n_clusters_ == K
-    assert int(model.labels_.max()) <= K
+    # the contract: labels 0..n_clusters_-1, one soft column and centre per label
+    assert sorted(model.labels_.unique().tolist()) == list(range(K))
+    assert model.soft_assignments_.shape == (data.num_nodes, K)
+    assert model.cluster_centers_.shape[0] == K
+    assert model.cluster_ids_.tolist() == list(range(K))  # the far centroid K is unused
+    assert torch.equal(model.soft_assignments_.argmax(dim=1), model.labels_)
+
+
+def test_emptied_cluster_is_restarted_at_the_farthest_embedding(sbm, monkeypatch):
+    data, _ = sbm
+    _with_far_centroid(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "only k of K clusters" warning
+        model = PamC(n_clusters=K + 1, selection="final", **FAST).fit(data)
+    # restarted in the first epoch (and counted), after which every cluster holds nodes
+    assert model.history_["restarted"][0] == 1
+    assert model.n_clusters_ == K + 1
+    assert sorted(model.labels_.unique().tolist()) == list(range(K + 1))
+    assert np.isfinite(model.history_["loss"]).all()
 
 
 def test_soft_meta_nodes_with_empty_cluster_stay_finite(sbm, monkeypatch):
