@@ -20,7 +20,7 @@ nodes (positives). The class labels decide only the split and the evaluation.
   seen class (drawn from the fit nodes), ``K`` = seen classes; scores as for PamC.
 
 Run (CPU, reduced: 2 seeds, a smaller PamC):  python experiments/maxquery/run.py
-Full (5 seeds, PamC at the paper's widths):  python experiments/maxquery/run.py --full --device cuda
+Full (3 seeds, PamC at the paper's widths):  python experiments/maxquery/run.py --full --device cuda
 Writes results.jsonl and results.md beside this file.
 """
 
@@ -144,13 +144,13 @@ def table(records: list[dict], context: dict, args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--full", action="store_true", help="5 seeds, PamC at paper widths")
+    parser.add_argument("--full", action="store_true", help="3 seeds, PamC at paper widths")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    args.seeds = args.seeds or (5 if args.full else 2)
+    args.seeds = args.seeds or (3 if args.full else 2)
     if args.full:
         args.pamc = {"epochs": 200, "pretrain_epochs": 30}
     else:
