@@ -2,8 +2,8 @@
 
 The architecture of the released DEPICT code for USPS and MNIST (Dizaji et al., ICCV
 2017): two strided convolutions with leaky ReLU, a dense ``tanh`` bottleneck, and the
-mirror image with transposed convolutions (output ``tanh``, the pixels scaled to
-``[-1, 1]``). Two paths share the weights:
+mirror image with transposed convolutions (output ``tanh``). Two paths share the
+weights:
 
 - the *clean* path (no noise) gives the embedding ``z`` and every hidden activation;
 - the *noisy* path drops a fraction of the input and of each hidden activation
@@ -15,6 +15,13 @@ for each hidden layer (0.1 in the code), each a mean over its elements. The clea
 activations are detached targets here: with gradients through both sides a hidden
 term could shrink by scaling that layer down, which lowers the loss without teaching
 the decoder anything.
+
+Pixels stay in ``[0, 1]`` (background 0). The code scales them to ``[-1, 1]``; with
+that scaling the constant background feeds the 2,450-wide bottleneck of MNIST the same
+large input for every image, and its ``tanh`` saturated within the first epoch
+(measured on 2,000 MNIST-test images: the embeddings' spread over images fell to 0 at
+Adam lr 1e-3, 3e-4 and 1e-4 alike, k-means then finds one cluster; in ``[0, 1]`` the
+spread grew to 0.49 in 5 epochs and k-means reached ACC 0.53).
 
 Input side: any ``H, W`` that survive the strided convolutions; the transposed
 convolutions get the ``output_padding`` that gives back the encoder's exact sizes.
@@ -126,13 +133,13 @@ class ConvDenoisingAutoencoder(nn.Module):
         """Embedding ``[B, d]`` and the hidden activations ``[B, c_l, h_l, w_l]``.
 
         ``x`` is ``[B, C, H, W]`` in ``[0, 1]``; the returned list starts with the
-        scaled input (``2 x - 1``), then one entry per convolution. ``noisy=True`` is the
+        input itself, then one entry per convolution. ``noisy=True`` is the
         corrupted path (dropout on the input and hidden layers, whatever the module's
         train/eval mode); ``False`` is the clean path.
         """
         if x.dim() != 4 or tuple(x.shape[1:]) != self.in_shape:
             raise ValueError(f"expected images [B, {self.in_shape}], got {tuple(x.shape)}")
-        h = 2.0 * x - 1.0  # the released code scales pixels to [-1, 1] for its tanh output
+        h = x  # not scaled to [-1, 1] as in the code: see the module docstring
         hidden = [h]
         if noisy:
             h = F.dropout(h, self.dropout[0], training=True)
