@@ -149,6 +149,9 @@ class GPC(BaseClusterer):
     Fitted attributes, besides the base ones: ``known_classes_`` (class label of the
     clusters ``0..n_known-1``; clusters from ``n_known`` on are new), ``labeled_mask_``,
     ``cluster_centers_`` [K, D'] (E-step space), ``pca_dim_`` (D').
+    ``soft_assignments_`` [N, K] is the ProtoNCE softmax of the L2-normalised embeddings
+    (features without an encoder) against the normalised cluster means; ``embeddings_``
+    the encoder's output [N, d], or the E-step space [N, D'] without an encoder.
     """
 
     k_free: ClassVar[bool] = True
@@ -309,7 +312,7 @@ class GPC(BaseClusterer):
         n_known = self.known_classes_.numel()
         k0 = max(4 * n_known, n_known + 2) if self.initial_k == "auto" else self.initial_k
         k0 = min(k0, n)
-        k_max = max(2 * k0, k0) if self.k_max == "auto" else max(self.k_max, k0)
+        k_max = 2 * k0 if self.k_max == "auto" else max(self.k_max, k0)
         return k0, k_max
 
     def _fit(self, data: Data, device: torch.device) -> None:
