@@ -100,7 +100,8 @@ def run_one(name: str, data: Data, method: str, seed: int, args) -> dict:
         space = GPC(train_encoder=False, normalize=not name.startswith("mixture"))
         torch.manual_seed(seed)  # the randomised PCA of wide features
         u = space._reduce(data.x.to(args.device)).float()
-        found = kmeans_k_search(u, data.edge_index.to(args.device), K_RANGE, n_init=3, seed=seed)
+        # the graph stays on the host: the search scores modularity there
+        found = kmeans_k_search(u, data.edge_index, K_RANGE, n_init=3, seed=seed)
         labels, k = found.labels, found.n_clusters
     else:
         epochs = 300 if args.full else 150
