@@ -44,7 +44,8 @@ Differences from the published code/paper, all deliberate:
   prior, so ``prior`` needs ``target="depict"``.
 - Stopping: the released code stops when the mean squared change of the target
   probabilities is below 1e-7; here the fraction of changed target assignments is
-  below ``tol`` (issue-level choice: a count is readable and scale-free).
+  below ``tol`` (the paper's "targets stop changing" read as DEC's count test, with
+  DEC's 0.1%: a count is scale-free, an MSE threshold depends on ``K``).
 - Initial clusters: k-means on the pretrained embeddings for every data set (the code
   uses AC-PIC, an agglomerative clustering with a MATLAB implementation, on USPS and
   MNIST-test, and k-means on MNIST-full). The head's fit to them runs a fixed
@@ -296,7 +297,8 @@ class DEPICT(BaseClusterer):
 
         previous, self.converged_, self.n_epochs_ = None, False, 0
         for epoch in progress(range(self.epochs + 1), self.progress, "DEPICT"):
-            p = torch.softmax(net.head(self._embed(net, x, edge_index)), dim=1)
+            with torch.no_grad():
+                p = torch.softmax(net.head(self._embed(net, x, edge_index)), dim=1)
             q = depict_target(p, prior) if self.target == "depict" else dec_target(p)
             assigned = q.argmax(dim=1)
             if previous is not None:
