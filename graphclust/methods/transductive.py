@@ -280,7 +280,7 @@ class TransductiveClustering(BaseClusterer):
             y = getattr(data, "y", None)
             if not isinstance(y, torch.Tensor):
                 raise ValueError("labels_per_class draws from data.y, but data has no y")
-            _check_int(self.label_seed, "label_seed", low=0)
+            positive_int(self.label_seed, "label_seed", minimum=0)
             labeled_mask = draw_labelled_rows(y.cpu(), self.labels_per_class, self.label_seed)
         elif self.labels_per_class is not None:
             raise ValueError("give labelled rows either to fit or by labels_per_class, not both")
@@ -423,11 +423,6 @@ def _as_index(mask: object, num_nodes: int) -> torch.Tensor:
     if index.unique().numel() != index.numel():
         raise ValueError("labeled_mask lists a row twice")
     return index
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 __all__ = [
