@@ -214,7 +214,8 @@ def write_table(path: Path) -> None:
         "",
         "probe: linear-probe accuracy (logistic regression, stratified 50/50 split); ACC /",
         "NMI: k-means at the true K on the embeddings; final model, no selection;",
-        "mean ± std over seeds (n). Wall times on a shared 2-core CPU are inflated.",
+        "mean ± std (ddof 0) over seeds (n). Wall times on a 2-core CPU shared by ~8 jobs",
+        "are inflated.",
     ]
     for file in sorted(HERE.glob("results_*.jsonl")):
         records = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]

@@ -11,7 +11,7 @@ The method as in the paper:
    ``L = log(1 + sum_{i in pos} e^{-s_i}) + log(1 + sum_{j in neg'} e^{s_j})``, ``s`` the
    scaled cosines of the sample's embedding to the class prototypes and ``neg'`` a random
    subset of the negatives, ratio ``r`` (0.1). Ablation reported: ``l = 1`` 71.4,
-   ``l = 8`` 75.2, ``l = 32`` 68.7 linear-probe top-1; ratio 1.0: 63.2.
+   ``l = 8`` 75.2, ``l = 32`` 68.7; ratio 1.0: 63.2.
 
 Here, with no pre-trained model to give the first features, the clustering alternates
 with the training (as DeepCluster does): round 0 clusters the input (flattened pixels,
