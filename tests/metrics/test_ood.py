@@ -131,3 +131,16 @@ def test_knn_distance_scores_against_brute_force() -> None:
         knn_distance_scores(z, reference=reference, k=18)
     with pytest.raises(ValueError, match="BoolTensor"):
         knn_distance_scores(z, reference=torch.arange(5))
+
+
+def test_swav_style_prototypes_are_read_from_the_cluster_head() -> None:
+    from types import SimpleNamespace
+
+    from graphclust.assign import Prototypes
+
+    torch.manual_seed(0)
+    prototypes = Prototypes(4, [3, 8])  # cluster head first, an over-clustering head second
+    z = torch.randn(10, 4)
+    fitted = SimpleNamespace(model_=SimpleNamespace(prototypes=prototypes), embeddings_=z)
+    expected = -prototypes(z)[0].max(dim=1).values.detach()
+    assert torch.allclose(maxquery_scores(fitted), expected, atol=1e-6)
