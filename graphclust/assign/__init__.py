@@ -10,11 +10,21 @@ Pure functions and small modules with no graph logic:
 - :class:`FeatureQueue`, :func:`queued_sinkhorn`: a queue of past embeddings.
 - :func:`kmeans`: k-means++ and Lloyd in torch, on the input's device;
   :func:`fit_kmeans`: scikit-learn or it, by device (the methods' k-means).
+- :func:`multilabel_cluster_loss` (MLCD), :func:`prototype_uniformity_loss` (MaxQuery's
+  query-distribution regulariser), the NIW marginal likelihood and split/merge ratios
+  (GPC), :mod:`graphclust.assign.sdp` (the Peng-Wei SDP solver).
 - :mod:`graphclust.assign.dist`: the distributed helpers.
 """
 
 from graphclust.assign.kmeans import KMeansResult, fit_kmeans, kmeans
 from graphclust.assign.losses import swapped_prediction_loss, symmetric_prediction_loss
+from graphclust.assign.multilabel_loss import (
+    multilabel_cluster_loss,
+    positive_centres,
+    sample_negatives,
+)
+from graphclust.assign.niw import NIWPrior, merge_log_ratio, niw_log_marginal, split_log_ratio
+from graphclust.assign.prototype_uniformity import prototype_uniformity_loss
 from graphclust.assign.prototypes import Prototypes
 from graphclust.assign.queue import FeatureQueue, queued_sinkhorn
 from graphclust.assign.sinkhorn import sinkhorn
@@ -26,6 +36,14 @@ from graphclust.assign.targets import (
 )
 
 __all__ = [
+    "NIWPrior",
+    "merge_log_ratio",
+    "multilabel_cluster_loss",
+    "niw_log_marginal",
+    "positive_centres",
+    "prototype_uniformity_loss",
+    "sample_negatives",
+    "split_log_ratio",
     "FeatureQueue",
     "KMeansResult",
     "Prototypes",

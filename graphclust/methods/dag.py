@@ -1,64 +1,43 @@
-"""DAG: K-free community detection (Liu et al., KDD 2024), see docs/METHODS.md section 3.
+"""DAG: K-free community detection (Liu et al., KDD 2024); docs/methods/dag.md.
 
-The model has three parts trained together, L = L_SCE + alpha L_BPR + beta L_GS:
+The model has three parts, L = L_SCE + alpha L_BPR + beta L_GS:
 
 1. Masked attribute reconstruction (GraphMAE): a share ``mask_rate`` of the nodes gets a
    learnable [MASK] vector, a 2-layer GAT encoder gives H, the masked rows of H are
    masked again, a 2-layer GAT decoder (its last layer a plain GATConv to the D
-   features, as in GraphMAE) rebuilds the features, and the scaled cosine
-   error (exponent 3) is taken over the masked nodes.
+   features, as in GraphMAE) rebuilds the features, and the scaled cosine error
+   (exponent 3) is taken over the masked nodes.
 2. Community affiliation readout: a 2-layer GCN maps H to C [N, k_max] >= 0; the edge
    model sigmoid(C_i . C_j) is trained with a BPR loss, one sampled non-neighbour per
    edge: L_BPR = -sum_{(i,j) in E} ln sigmoid(C_i.C_j - C_i.C_u).
 3. Community number search: the group-sparsity norm sum_k ||W[:, k]||_2 of the readout's
-   last weight drives unneeded columns to zero. K is the number of non-empty argmax
-   communities of C. (``k_readout="kmeans"`` instead reads K from the kept embeddings,
-   :func:`graphclust.methods.ksearch.kmeans_k_search`.)
+   last weight drives unneeded columns to zero; K is the number of non-empty argmax
+   communities of C.
 
-The BPR term is the paper's sum over the edges (both directions of each), written as
-|E| x the mean over the sampled triples so that a sampled subgraph estimates it without
-bias. Measured consequence (experiments/dag/README.md): with alpha = 1e-2 this sum
-outweighs beta x the group-sparsity norm by orders of magnitude on real graphs, no
-column of W is pruned, and K is set by how many columns win some node's argmax, about
-k_max; ``beta`` is the knob that restores pruning. A mean over edges (the other
-reading of the paper's equation) prunes every column at beta = 5e-3.
+Model selection is label-free: every ``eval_every`` epochs the argmax partition of the
+clean graph is scored by modularity x Calinski-Harabasz (on the input features, so every
+checkpoint is scored in one space) and the best checkpoint is kept.
 
-Model selection is label-free: every ``eval_every`` epochs the partition of the clean
-graph is scored by modularity x Calinski-Harabasz and the best checkpoint is kept.
-Calinski-Harabasz is computed on the input features, so every checkpoint is scored in
-the same space and the score depends on the partition alone (the paper does not say
-which space it uses; it published no code).
+Differences from the paper (it published no code), all deliberate:
 
-Diagnosis (Cora, hidden 64, 200 epochs, one seed, with the old factorised decoder
-layer; experiments/dag/diagnose.py, which reads labels for the report only): at the
-paper's weights the loss is dominated by alpha x BPR-sum (about 9 against SCE 0.4 and
-beta x GS 0.09), and K climbs towards k_max with ever more balanced communities as
-training goes on, whatever the selection does; the selected checkpoint was the best-NMI
-one of those evaluated in most runs, so the criterion is not the bottleneck. The
-options below keep the paper's behaviour by default and exist to test these findings:
-``bpr_scale``, ``detach_readout``, ``sparsity_warmup`` (a linear ramp of beta, so that
-pruning starts after the communities have formed). With that decoder none of them
-raised NMI (``detach_readout=True`` dropped it from 0.41 to 0.16). With the plain
-decoder layer (the default since) the finding reverses at the paper's full settings:
-the joint training pulls the encoder away from the classes after epoch 50, and
-``detach_readout=True`` (reconstruction alone shapes the encoder) with
-``k_readout="kmeans"`` is this toolkit's best DAG configuration: at the paper's full
-settings (H200, 10 seeds) NMI 0.434 on CiteSeer (paper 0.412) and 0.507 on Cora (paper
-0.517), K under-counted by one or two; at reduced width (10 seeds) above the paper's
-model on Cora, CiteSeer and DBLP, below it on ACM, PubMed, polblogs (whose detached
-readouts collapse, see ``selection="readout"``) and Photo (experiments/dag/README.md).
-So the defaults stay the paper's model.
-
-One departure from the paper is on by default: ``readout_norm="auto"``. On graphs where
-the paper's readout never learns (one-hot features, polblogs: C stays at zero; PubMed:
-one column takes every node) a label-free check after ``AUTO_CHECK_EPOCH`` epochs
-(:func:`dead_readout`) restarts training with row-standardised readout inputs; where
-the readout learns, nothing changes. ``readout_norm="none"`` is the paper's model.
-
-Engineering: one host transfer per epoch (a GPU never waits mid-epoch); features stay
-sparse on a CPU only; in sampled-subgraph mode a large graph is encoded at evaluation
-in chunks of destination nodes (:meth:`graphclust.nn.gat.GAT.inference`); and
-``max_time_s`` stops training at a deadline, keeping the best checkpoint so far.
+- Presets. ``preset="paper"`` is the paper's model at its widths. The default ``"auto"``
+  takes ``"cpu"`` on a CPU and ``"gpu"`` on CUDA: the encoder is trained by
+  reconstruction alone (``detach_readout=True``: the readout learns on H.detach()) and K
+  and the labels are read by k-means from the kept checkpoint's H over K in 2..k_max,
+  scored by the same modularity x Calinski-Harabasz (``k_readout="kmeans"``); "cpu" also
+  narrows the model and reduces wide attributes by truncated SVD. Measured on the
+  papers' graphs and on the real-world suite in docs/methods/dag.md.
+- ``k_max`` defaults to a rule of N (:func:`~graphclust.methods.ksearch.default_k_max`),
+  not to 2 x the true K (the paper's protocol, which reads the labels).
+- The BPR term is the paper's sum over the edges written as |E| x the mean over the
+  sampled triples, so that a sampled subgraph estimates it without bias
+  (``bpr_scale="mean"`` is the other reading of the equation).
+- ``readout_norm="auto"``: where the paper's readout never learns (one-hot features; one
+  column takes every node), a label-free check after ``AUTO_CHECK_EPOCH`` epochs
+  (:func:`dead_readout`) restarts training with row-standardised readout inputs.
+- Engineering: one host transfer per epoch; sparse features on a CPU; sampled-subgraph
+  training for large graphs (``batch_size``) with chunked evaluation; ``max_time_s``
+  stops at a deadline keeping the best checkpoint so far; a progress bar.
 """
 
 from __future__ import annotations
@@ -267,12 +246,8 @@ class DAG(BaseClusterer):
             paper's "2-layer GAT decoder") or 1 (GraphMAE's depth).
         decoder_factorized: the decoder's last layer is a plain GATConv(hidden, D) as
             in GraphMAE (False, default) or aggregates in the hidden width and projects
-            to D (True: faster on wide bag-of-words features, this toolkit's default
-            until 2026-11-28). Trained alone at the paper's Cora width, the factorised
-            layer leaves the encoder's embeddings at k-means NMI 0.07-0.33 where the
-            plain one gives 0.51-0.57, and DAG at the paper's full settings gains about
-            5 NMI points on Cora with the plain one; see
-            :class:`~graphclust.nn.gat.GATDecoder` and experiments/dag/README.md.
+            to D (True: faster on wide features, and worse embeddings, measured in
+            docs/methods/dag.md); see :class:`~graphclust.nn.gat.GATDecoder`.
         alpha: weight of the BPR loss (1e-2).
         beta: weight of the group-sparsity penalty (5e-3).
         lr: Adam learning rate.
@@ -285,23 +260,14 @@ class DAG(BaseClusterer):
         readout_norm: "auto" (default), "none" (the paper) or "layer". "layer"
             standardises each row of H before the readout
             (:class:`~graphclust.nn.readout.CommunityReadout`), which rescues graphs
-            whose readout otherwise never learns (one-hot features: polblogs) or gives
-            every node to one column (PubMed), and costs NMI where the readout already
-            learns (Cora, CiteSeer, ACM, DBLP); measured in experiments/dag/README.md.
-            "auto" trains the paper's readout and, after ``AUTO_CHECK_EPOCH`` epochs,
-            restarts with "layer" when :func:`dead_readout` finds it has not learned
-            (label-free: the per-edge BPR loss and the share of nodes in the largest
-            community of the training passes, over the last 10 epochs); the
-            restart is the fit ``readout_norm="layer"`` would give. With at most
-            ``AUTO_CHECK_EPOCH`` epochs there is no check and "auto" is "none".
-            Measured over 10 seeds on six real graphs: "auto" restarts on every seed of
-            polblogs and PubMed and on none of Cora, CiteSeer, ACM and DBLP (with
-            either decoder layer), so it is the paper's model wherever the paper's
-            readout learns. With ``detach_readout=True`` the readout learns more
-            slowly and the check restarts Cora too (3 of 3 seeds); the encoder then
-            trains the same and only the kept checkpoint changes (NMI -1.6 to +4.8
-            points over 3 seeds); ``selection="readout"`` is the fix for a detached
-            readout that collapses.
+            whose readout otherwise never learns (one-hot features) or gives every node
+            to one column, and costs NMI where the readout already learns. "auto" trains
+            the paper's readout and, after ``AUTO_CHECK_EPOCH`` epochs, restarts with
+            "layer" when :func:`dead_readout` finds it has not learned (label-free: the
+            per-edge BPR loss and the share of nodes in the largest community of the
+            training passes, over the last 10 epochs); the restart is the fit
+            ``readout_norm="layer"`` would give. With at most ``AUTO_CHECK_EPOCH``
+            epochs there is no check and "auto" is "none".
         k_readout: how the returned partition (and K) is read from the selected
             checkpoint (from the preset): "argmax" (the paper: the non-empty argmax communities
             of C) or "kmeans" (this toolkit's option: k-means on that checkpoint's

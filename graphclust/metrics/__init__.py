@@ -9,13 +9,26 @@
   with the context it needs: trivial score, inter-class F1, number of clusters).
 * :mod:`~graphclust.metrics.overlap`: overlapping_nmi (McDaid et al. NMI_max),
   overlapping_f1, symmetric_jaccard against overlapping ground truth (covers).
+* :mod:`~graphclust.metrics.ood`: maxquery_scores (MaxQuery), msp_scores,
+  knn_distance_scores and auroc, aupr, fpr_at_tpr, ood_report for out-of-distribution.
+* :mod:`~graphclust.metrics.probe`: linear_probe_accuracy of a representation.
 * :mod:`~graphclust.metrics.report`: evaluate_partition, all of the above in one dict.
 """
 
 from graphclust.metrics.edge import EdgeReport, edge_score
 from graphclust.metrics.features import calinski_harabasz, silhouette
 from graphclust.metrics.graph import conductance, coverage, modularity
+from graphclust.metrics.ood import (
+    aupr,
+    auroc,
+    fpr_at_tpr,
+    knn_distance_scores,
+    maxquery_scores,
+    msp_scores,
+    ood_report,
+)
 from graphclust.metrics.overlap import overlapping_f1, overlapping_nmi, symmetric_jaccard
+from graphclust.metrics.probe import linear_probe_accuracy
 from graphclust.metrics.report import evaluate_partition
 from graphclust.metrics.supervised import (
     ari,
@@ -27,6 +40,14 @@ from graphclust.metrics.supervised import (
 
 __all__ = [
     "EdgeReport",
+    "aupr",
+    "auroc",
+    "fpr_at_tpr",
+    "knn_distance_scores",
+    "linear_probe_accuracy",
+    "maxquery_scores",
+    "msp_scores",
+    "ood_report",
     "ari",
     "calinski_harabasz",
     "clustering_accuracy",
