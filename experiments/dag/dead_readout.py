@@ -67,6 +67,7 @@ def main() -> None:
     for name, kwargs, seed in runs:
         data = load_dataset(name, **kwargs)
         params = {
+            "preset": "paper",
             **BASE,
             "weight_decay": PAPER_WD.get(name, 1e-3),
             "k_max": 2 * int(data.num_classes),

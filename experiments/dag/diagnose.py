@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.full:
             base = {**BASE, "eval_every": 50, **FULL[args.dataset]}
         params = {
+            "preset": "paper",
             **base,
             "weight_decay": base.get("weight_decay", PAPER_WD.get(args.dataset, 1e-3)),
             "k_max": args.k_factor * true_k,

@@ -41,6 +41,7 @@ from typing import Any
 # (now DAG's default); run it with --set decoder_factorized=False for today's model,
 # which gets its own suite name (gpu-decoder_factorizedFalse)
 COMMON = {
+    "preset": "paper",
     "alpha": 1e-2,
     "beta": 5e-3,
     "lr": 1e-3,

@@ -137,6 +137,7 @@ def diagnosis_params(dataset: str, settings: str, epochs: int | None) -> tuple[o
     if settings == "full":
         data = load_dataset(dataset)
         params = {
+            "preset": "paper",
             **COMMON,
             **FULL[dataset],
             "epochs": epochs or 300,

@@ -85,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     model = dag.DAG(
-        k_max=2 * args.k, hidden=16, heads=2, epochs=1, eval_every=1, batch_size=4096, seed=0
+        preset="paper",
+        k_max=2 * args.k,
+        hidden=16,
+        heads=2,
+        epochs=1,
+        eval_every=1,
+        batch_size=4096,
+        seed=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     load_rss = peak_rss_mb()
 
     model = DAG(
+        preset="paper",
         k_max=2 * args.k,
         hidden=args.hidden,
         heads=2,

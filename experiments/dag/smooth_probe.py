@@ -35,6 +35,7 @@ def main() -> None:
     data = load_dataset(args.dataset)
     k = int(data.num_classes)
     params = {
+        "preset": "paper",
         **REDUCED,
         **PAPER.get(args.dataset, {}),
         "decoder_factorized": False,

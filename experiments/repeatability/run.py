@@ -74,7 +74,7 @@ def cases() -> list[tuple[str, object, object]]:
         seed=0,
         device="cpu",
     )
-    dag = dict(hidden=32, heads=2, k_max=16, epochs=15, eval_every=15, seed=0)
+    dag = dict(preset="paper", hidden=32, heads=2, k_max=16, epochs=15, eval_every=15, seed=0)
     swav = dict(
         width=8,
         hidden_dim=64,
