@@ -140,7 +140,9 @@ class SDPKMeans(BaseClusterer):
         ila_iter: iLA-SDP alternations at most (``"cluster"`` only).
         covariance_reg: ridge of ``Sigma_k`` relative to the mean feature variance.
         max_iter: ADMM iterations per SDP at most.
-        tol: ADMM relative residual tolerance.
+        tol: ADMM relative residual tolerance. iLA-SDP needs 1e-3 or tighter: each
+            LA-SDP starts at the current partition, and a loose stop (3e-3) can leave it
+            there (docs/methods/sdp.md).
         eig: ``"auto"``, ``"full"`` or ``"partial"`` eigensolver in the ADMM.
         precision: ``"single"`` (float32) or ``"double"`` (float64) arithmetic.
         max_n: the largest ``N`` solved whole; ``None`` means 5,000 on CPU and 20,000
