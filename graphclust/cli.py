@@ -1,4 +1,4 @@
-"""The ``graphclust`` command: ``bench``, ``datasets`` and ``evaluate``.
+"""The ``graphclust`` command: ``bench``, ``datasets``, ``evaluate`` and ``fit``.
 
 ``graphclust bench`` with no arguments runs the classic baselines on embedded data
 (no download, a couple of minutes on 2 CPU cores) and prints a results table.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -139,12 +140,122 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=evaluate.run)
 
 
+def _add_fit(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit one method on one graph and write labels, embeddings, record, plots",
+        description="Fit one registered method once, on a catalog dataset or a graph file, "
+        "and write OUT/labels.txt, OUT/embeddings.npy (when the method has embeddings), "
+        "OUT/record.json (configuration, versions, seed, time, peak memory, scores) and, "
+        "with --plot, PNG figures. Labels, when the graph has them, only score the result.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="catalog dataset name (see `graphclust datasets`)")
+    source.add_argument(
+        "--graph",
+        type=Path,
+        help="graph file: .gml, .npz (gnn-benchmark/NOCD layout), else an edge list",
+    )
+    parser.add_argument("--method", required=True, help="registered method name, e.g. kmeans, dag")
+    parser.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        metavar="NAME=VALUE",
+        help="method parameter, value parsed as YAML (e.g. n_clusters=7, hidden=[64,32]); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--dataset-set",
+        dest="dataset_params",
+        action="append",
+        metavar="NAME=VALUE",
+        help="dataset parameter for --dataset (e.g. n_nodes=500 for sbm); repeatable",
+    )
+    parser.add_argument(
+        "--labels", type=Path, help="labels file for an edge-list --graph (scoring only)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/fit/METHOD-DATASET)",
+    )
+    parser.add_argument("--plot", action="store_true", help="also write the figures as PNG")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda, cuda:I or auto (default: the method's)"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root (default: $GRAPHCLUST_DATA, else ./datasets)",
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the full traceback when the fit itself fails (for bug reports)",
+    )
+    parser.set_defaults(handler=_run_fit)
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    from graphclust.bench.fit import FitConfig, format_summary, parse_assignments, run_fit
+
+    config = FitConfig(
+        method=args.method,
+        dataset=args.dataset,
+        graph=args.graph,
+        labels=args.labels,
+        params=parse_assignments(args.params, "--set"),
+        dataset_params=parse_assignments(args.dataset_params, "--dataset-set"),
+        out=args.out,
+        plot=args.plot,
+        seed=args.seed,
+        device=args.device,
+        root=args.root,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # one line per warning, not source lines
+            record = run_fit(config)
+    except _CLI_ERRORS:
+        raise
+    except Exception as err:  # a failing fit is one line unless asked otherwise
+        if args.traceback:
+            raise
+        raise _FitFailed(f"{type(err).__name__}: {err} (rerun with --traceback)") from err
+    print(format_summary(record))
+    return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+    print(f"graphclust fit: warning: {message}", file=sys.stderr)
+
+
+class _FitFailed(RuntimeError):
+    """The fit itself raised; its message is already one line."""
+
+
+#: Errors whose message is for the user: printed as one line, exit status 2.
+_CLI_ERRORS = (ValueError, FileNotFoundError, KeyError, TypeError, OSError)
+
+
+def _version() -> str:
+    from graphclust import __version__
+
+    return f"graphclust {__version__}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphclust", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_bench(subparsers)
     _add_datasets(subparsers)
     _add_evaluate(subparsers)
+    _add_fit(subparsers)
     return parser
 
 
@@ -152,8 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, KeyError, TypeError) as err:
+    except (*_CLI_ERRORS, _FitFailed) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, OSError) and err.strerror and err.filename:
+            message = f"{err.strerror}: {err.filename}"
         print(f"graphclust {args.command}: error: {message}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,325 @@
+"""One fit of one method on one graph, with its outputs on disk: ``graphclust fit``.
+
+:func:`run_fit` is the whole command without argparse: it checks every name and value
+before any work (method, parameters, dataset, output folder), loads the graph from the
+catalog or a file, fits, scores and writes
+
+* ``labels.txt``: one cluster label per line, node order;
+* ``embeddings.npy``: float32 [N, d], when the method has ``embeddings_``;
+* ``record.json``: the configuration (the estimator's ``config_`` and ``settings_``),
+  seed, device, wall seconds, peak memory, versions and machine, and the scores:
+  label-free (modularity, conductance, K) always, labelled (acc, nmi, ari, f1, EDGE)
+  when the graph has labels. Labels are read only to score the final partition, never
+  to steer the fit;
+* with ``plot=True``, the figures of :func:`graphclust.plot.save_figures` as PNG.
+
+Every input mistake is a :class:`FitError` (a ``ValueError``) with one line that names
+the argument and the fix, so the command line can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch_geometric.data import Data
+
+from graphclust.bench.environment import run_context
+from graphclust.bench.memory import peak_is_per_run, peak_rss_mb, reset_peak_rss
+from graphclust.bench.runner import build_estimator
+from graphclust.bench.suite import Entry, RunSpec
+
+#: Files a fit writes (plots aside); checked for anything in the way before fitting.
+OUTPUT_FILES = ("labels.txt", "embeddings.npy", "record.json")
+#: The score keys reported as label-free; everything else in evaluate_partition's
+#: dict needs ground truth.
+LABEL_FREE = ("modularity", "conductance", "coverage", "soft_modularity", "k")
+GRAPH_SUFFIXES = {
+    ".gml": "gml",
+    ".npz": "npz",
+    ".txt": "edges",
+    ".edges": "edges",
+    ".edgelist": "edges",
+    ".csv": "edges",
+    ".tsv": "edges",
+}
+
+
+class FitError(ValueError):
+    """A bad argument of ``graphclust fit``; the message is one line naming the fix."""
+
+
+@dataclass
+class FitConfig:
+    """What to fit on what. Exactly one of ``dataset`` and ``graph`` is set."""
+
+    method: str
+    dataset: str | None = None
+    graph: Path | None = None
+    labels: Path | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    dataset_params: dict[str, Any] = field(default_factory=dict)
+    out: Path | None = None
+    plot: bool = False
+    seed: int = 0
+    device: str | None = None
+    root: Path | None = None
+
+
+def parse_assignments(items: Sequence[str] | None, option: str) -> dict[str, Any]:
+    """``["k=5", "hidden=[64, 32]"]`` -> ``{"k": 5, "hidden": [64, 32]}``.
+
+    Values are YAML scalars or lists (``1e-3`` and ``null`` included; a bare ``1e-3`` is
+    a string to YAML 1.1, so a value that reads as a float becomes one).
+    """
+    params: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise FitError(f"{option} {item!r}: expected NAME=VALUE, e.g. {option} n_clusters=7")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as err:
+            first = str(err).splitlines()[0]
+            raise FitError(f"{option} {name}: value {text!r} is not valid YAML ({first})") from err
+        value = _floats_of(value)
+        if isinstance(value, dict):
+            raise FitError(f"{option} {name}: a mapping is not a parameter value; got {text!r}")
+        params[name] = value
+    return params
+
+
+_EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _floats_of(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; read it as the float it means."""
+    if isinstance(value, str) and _EXPONENT_FLOAT.match(value):
+        return float(value)
+    if isinstance(value, list):
+        return [_floats_of(v) for v in value]
+    return value
+
+
+def check_method_params(method: str, params: dict[str, Any]) -> type:
+    """The registered class of ``method``; every name in ``params`` must be its parameter."""
+    from graphclust.methods import METHODS
+
+    try:
+        cls = METHODS.get(method)
+    except KeyError as err:
+        raise FitError(err.args[0]) from err
+    valid = cls._param_names()
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise FitError(
+            f"method {method!r} has no parameter(s) {unknown} (from --set/--seed/--device); "
+            f"valid: {', '.join(valid)}"
+        )
+    return cls
+
+
+def prepare_out_dir(out: Path, plot: bool) -> Path:
+    """Create ``out`` and make sure every output can be written there, before any work."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FitError(f"--out {out}: a file is in the way; pass a folder path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FitError(f"--out {out}: cannot create the folder ({err.strerror})") from err
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise FitError(f"--out {out}: the folder is not writable; pass another --out")
+    names = list(OUTPUT_FILES)
+    if plot:
+        from graphclust.plot import FIGURE_FILES
+
+        names += list(FIGURE_FILES)
+    for name in names:
+        if (out / name).is_dir():
+            raise FitError(f"--out {out}: {name} is a folder, in the way of the output file")
+    return out
+
+
+def load_graph(path: Path, labels: Path | None = None) -> Data:
+    """Read a graph file by extension: ``.gml``, ``.npz``, else an edge list."""
+    from graphclust.data.readers import from_edge_list, from_gml, from_npz
+
+    path = Path(path)
+    if not path.is_file():
+        raise FitError(f"--graph {path}: no such file")
+    kind = GRAPH_SUFFIXES.get(path.suffix.lower(), "edges")
+    if labels is not None and kind != "edges":
+        raise FitError(f"--labels works with edge lists only; {path.name} carries its own labels")
+    name = path.stem
+    if kind == "gml":
+        return from_gml(path, name=name)
+    if kind == "npz":
+        return from_npz(path, name=name)
+    return from_edge_list(path, labels=labels, name=name)
+
+
+def _jsonable(value: Any) -> Any:
+    """Python/JSON form of a config value (tensors and arrays to lists, other objects repr)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _default_out(config: FitConfig) -> Path:
+    source = config.dataset if config.dataset is not None else Path(config.graph).stem
+    return Path("results") / "fit" / f"{config.method}-{source}"
+
+
+def run_fit(config: FitConfig) -> dict[str, Any]:
+    """Fit ``config.method`` once and write its outputs; returns the record.
+
+    Raises:
+        FitError: any bad argument, before the fit starts where it can be known then.
+    """
+    if (config.dataset is None) == (config.graph is None):
+        raise FitError("pass exactly one of --dataset NAME and --graph FILE")
+    if config.dataset is None and config.dataset_params:
+        raise FitError("--dataset-set applies to --dataset only, not to --graph")
+    if config.labels is not None and config.graph is None:
+        raise FitError("--labels applies to --graph only; catalog datasets carry their labels")
+    params = dict(config.params)
+    params["seed"] = int(config.seed)
+    if config.device is not None:
+        from graphclust.utils import resolve_device
+
+        try:
+            resolve_device(config.device)  # fail before loading data on a bad device
+        except ValueError as err:
+            raise FitError(f"--device: {err}") from err
+        params["device"] = config.device
+    cls = check_method_params(config.method, params)
+    out = prepare_out_dir(config.out or _default_out(config), config.plot)
+
+    if config.dataset is not None:
+        from graphclust.data import load_dataset
+
+        try:
+            data = load_dataset(config.dataset, root=config.root, **config.dataset_params)
+        except TypeError as err:  # unknown dataset parameter: name the option
+            raise FitError(f"{err} (from --dataset-set)") from err
+        source = {"dataset": config.dataset, "dataset_params": _jsonable(config.dataset_params)}
+    else:
+        data = load_graph(config.graph, config.labels)
+        source = {"graph": str(config.graph), "labels_file": _path_or_none(config.labels)}
+    if not cls.k_free and "n_clusters" not in params and not getattr(data, "num_classes", 0):
+        raise FitError(
+            f"the graph has no labels to take K from; {config.method} needs --set n_clusters=K"
+        )
+    name = source.get("dataset") or Path(config.graph).name
+    method_params = {k: v for k, v in params.items() if k != "seed"}
+    spec = RunSpec(Entry(config.method, method_params), Entry(name, {}), int(config.seed))
+    estimator = build_estimator(spec, data)  # K from data.num_classes when not given
+
+    per_run = peak_is_per_run()
+    reset_peak_rss()
+    start = time.perf_counter()
+    estimator.fit(data)
+    wall = time.perf_counter() - start
+    peak = peak_rss_mb()
+
+    from graphclust.metrics import evaluate_partition
+
+    labels = estimator.labels_.detach().cpu()
+    scores = evaluate_partition(labels, data)
+    label_free = {k: v for k, v in scores.items() if k in LABEL_FREE}
+    labelled = {k: v for k, v in scores.items() if k not in LABEL_FREE}
+
+    files = ["labels.txt", "record.json"]
+    np.savetxt(out / "labels.txt", labels.numpy().astype(np.int64), fmt="%d")
+    embeddings = getattr(estimator, "embeddings_", None)
+    if embeddings is not None:
+        np.save(out / "embeddings.npy", embeddings.detach().cpu().float().numpy())
+        files.insert(1, "embeddings.npy")
+    record: dict[str, Any] = {
+        "method": config.method,
+        **source,
+        "n_nodes": int(data.num_nodes),
+        "n_edges": int(data.edge_index.size(1) // 2),
+        "has_labels": getattr(data, "y", None) is not None,
+        "seed": int(config.seed),
+        "device": config.device,
+        "config": _jsonable(estimator.config_),
+        "settings": _jsonable(getattr(estimator, "settings_", None)),
+        "n_clusters": int(estimator.n_clusters_),
+        "selected_epoch": _jsonable(getattr(estimator, "selected_epoch_", None)),
+        "wall_time_s": round(wall, 4),
+        "fit_time_s": round(float(estimator.fit_time_), 4),
+        "peak_rss_mb": round(peak, 1),
+        "peak_rss_per_run": per_run,
+        "scores": {"label_free": label_free, "labelled": labelled or None},
+        **run_context(),
+    }
+    if config.plot:
+        from graphclust.plot import save_figures
+
+        written = save_figures(estimator, data, out)
+        files += [path.name for path in written]
+    record["files"] = files
+    (out / "record.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    record["out"] = str(out)
+    return record
+
+
+def _path_or_none(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def format_summary(record: dict[str, Any]) -> str:
+    """A few lines for the terminal: what ran, K, the scores, time, memory, files."""
+    source = record.get("dataset") or record.get("graph")
+    lines = [
+        f"{record['method']} on {source} ({record['n_nodes']} nodes, {record['n_edges']} "
+        f"edges), seed {record['seed']}: K = {record['n_clusters']}"
+    ]
+    if record.get("selected_epoch") is not None:
+        lines[0] += f", label-free-selected checkpoint at epoch {record['selected_epoch']}"
+    free = record["scores"]["label_free"]
+    lines.append("label-free: " + ", ".join(f"{k} {_fmt(v)}" for k, v in free.items()))
+    if record["scores"]["labelled"]:
+        shown = ("acc", "nmi", "ari", "f1", "onmi", "overlap_f1", "edge")
+        labelled = {k: v for k, v in record["scores"]["labelled"].items() if k in shown}
+        lines.append("vs labels: " + ", ".join(f"{k} {_fmt(v)}" for k, v in labelled.items()))
+    lines.append(
+        f"wall {record['wall_time_s']:.2f} s, peak memory {record['peak_rss_mb']:.0f} MiB; "
+        f"wrote {', '.join(record['files'])} to {record['out']}"
+    )
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+__all__ = [
+    "FitConfig",
+    "FitError",
+    "format_summary",
+    "load_graph",
+    "parse_assignments",
+    "prepare_out_dir",
+    "run_fit",
+]
