@@ -219,6 +219,11 @@ def main() -> None:
     parser.add_argument("--graphs", default=None, help="comma-separated labels (default all)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--feature-kinds",
+        default=",".join(FEATURE_KINDS),
+        help="features of featureless graphs for the feature-based methods",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results.jsonl")
     args = parser.parse_args()
     table = methods(args.device)
@@ -233,7 +238,7 @@ def main() -> None:
             if not uses_features:
                 kinds = ["attributes" if attributed else "none"]
             else:
-                kinds = ["attributes"] if attributed else list(FEATURE_KINDS)
+                kinds = ["attributes"] if attributed else args.feature_kinds.split(",")
             for kind in kinds:
                 for seed in range(args.seeds):
                     if (label, method, kind, seed) in done:
