@@ -176,6 +176,14 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> None:
         "--labels", type=Path, help="labels file for an edge-list --graph (scoring only)"
     )
     parser.add_argument(
+        "--label-attr", help="node attribute with the ground truth in a .gml --graph (scoring only)"
+    )
+    parser.add_argument(
+        "--feature-kind",
+        help="features for a --graph: identity, degree, laplacian, randomwalk, attributes "
+        "(default: the file's, else placeholders with a warning)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -208,6 +216,8 @@ def _run_fit(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         graph=args.graph,
         labels=args.labels,
+        label_attr=args.label_attr,
+        feature_kind=args.feature_kind,
         params=parse_assignments(args.params, "--set"),
         dataset_params=parse_assignments(args.dataset_params, "--dataset-set"),
         out=args.out,
@@ -230,7 +240,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+def _show_warning(message: Warning | str, *args: object, **kw: object) -> None:
     print(f"graphclust fit: warning: {message}", file=sys.stderr)
 
 

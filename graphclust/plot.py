@@ -97,10 +97,12 @@ def plot_k_selection(estimator: Any) -> Figure:
     """
     history = getattr(estimator, "history_", None) or {}
     missing = [k for k in _SELECTION_KEYS if k not in history]
-    if missing or getattr(estimator, "selected_epoch_", None) is None:
+    if getattr(estimator, "selected_epoch_", None) is None:
+        missing.append("selected_epoch_")
+    if missing:
         raise ValueError(
             "plot_k_selection needs a fitted estimator with history_ keys "
-            f"{list(_SELECTION_KEYS)} and selected_epoch_ (DAG); missing: {missing or ['selected_epoch_']}"
+            f"{list(_SELECTION_KEYS)} and selected_epoch_ (DAG); missing: {missing}"
         )
     epochs = np.asarray(history["eval_epoch"], dtype=float)
     selected = int(estimator.selected_epoch_)
@@ -117,8 +119,16 @@ def plot_k_selection(estimator: Any) -> Figure:
         ax.plot(epochs, _finite(history[key]), marker=".", label="k-means read-out")
     if at.size:
         y = _finite(history[key])[at[0]]
-        ax.plot([selected], [y], marker="*", markersize=14, linestyle="none", color="crimson",
-                label=f"selected (epoch {selected})", gid="selected")
+        ax.plot(
+            [selected],
+            [y],
+            marker="*",
+            markersize=14,
+            linestyle="none",
+            color="crimson",
+            label=f"selected (epoch {selected})",
+            gid="selected",
+        )
     ax.axvline(selected, color="crimson", alpha=0.3, linestyle="--")
     ax.set_xlabel("epoch")
     ax.set_ylabel("modularity x CH (label-free)")
@@ -128,10 +138,15 @@ def plot_k_selection(estimator: Any) -> Figure:
     ax = fig.add_subplot(1, panels, 2)
     ax.plot(epochs, np.asarray(history["k"], dtype=float), marker=".", label="argmax K")
     if "readout_k" in history:
-        ax.plot(epochs, np.asarray(history["readout_k"], dtype=float), marker=".",
-                label="k-means read-out K")
-    ax.axvline(selected, color="crimson", alpha=0.3, linestyle="--",
-               label=f"selected (epoch {selected})")
+        ax.plot(
+            epochs,
+            np.asarray(history["readout_k"], dtype=float),
+            marker=".",
+            label="k-means read-out K",
+        )
+    ax.axvline(
+        selected, color="crimson", alpha=0.3, linestyle="--", label=f"selected (epoch {selected})"
+    )
     ax.set_xlabel("epoch")
     ax.set_ylabel("K")
     ax.set_title("K per checkpoint")
@@ -144,9 +159,16 @@ def plot_k_selection(estimator: Any) -> Figure:
         ax.plot(ks, scores, marker=".")
         chosen = int(estimator.n_clusters_)
         if chosen in k_search:
-            ax.plot([chosen], [_finite([k_search[chosen]])[0]], marker="*", markersize=14,
-                    linestyle="none", color="crimson", label=f"chosen K = {chosen}",
-                    gid="chosen_k")
+            ax.plot(
+                [chosen],
+                [_finite([k_search[chosen]])[0]],
+                marker="*",
+                markersize=14,
+                linestyle="none",
+                color="crimson",
+                label=f"chosen K = {chosen}",
+                gid="chosen_k",
+            )
             ax.legend(fontsize="small")
         ax.set_xlabel("K")
         ax.set_ylabel("modularity x CH")
@@ -254,7 +276,8 @@ def plot_contingency(y_true: Any, y_pred: Any) -> Figure:
     """
     counts, classes, clusters = contingency_matrix(y_true, y_pred)
     rows, cols = counts.shape
-    fig = _figure(figsize=(min(12, 2 + 0.5 * cols), min(10, 1.5 + 0.45 * rows)), layout="constrained")
+    size = (min(12, 2 + 0.5 * cols), min(10, 1.5 + 0.45 * rows))
+    fig = _figure(figsize=size, layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(counts, cmap="Blues", aspect="auto")
     fig.colorbar(image, ax=ax, label="nodes")

@@ -32,9 +32,7 @@ def karate():
 @pytest.fixture(scope="module")
 def dag(karate):
     torch.set_num_threads(1)
-    return DAG(preset="cpu", hidden=16, heads=2, epochs=4, eval_every=2, progress=False).fit(
-        karate
-    )
+    return DAG(preset="cpu", hidden=16, heads=2, epochs=4, eval_every=2, progress=False).fit(karate)
 
 
 def _curves(history):
@@ -148,4 +146,3 @@ def test_save_figures(dag, karate, tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     kmeans = KMeans(n_clusters=2).fit(karate)  # one inertia value, no embeddings
     assert [p.name for p in save_figures(kmeans, karate, tmp_path / "k")] == ["contingency.png"]
-

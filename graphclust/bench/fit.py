@@ -66,6 +66,8 @@ class FitConfig:
     dataset: str | None = None
     graph: Path | None = None
     labels: Path | None = None
+    label_attr: str | None = None
+    feature_kind: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     dataset_params: dict[str, Any] = field(default_factory=dict)
     out: Path | None = None
@@ -151,8 +153,20 @@ def prepare_out_dir(out: Path, plot: bool) -> Path:
     return out
 
 
-def load_graph(path: Path, labels: Path | None = None) -> Data:
-    """Read a graph file by extension: ``.gml``, ``.npz``, else an edge list."""
+def load_graph(
+    path: Path,
+    labels: Path | None = None,
+    label_attr: str | None = None,
+    feature_kind: str | None = None,
+) -> Data:
+    """Read a graph file by extension: ``.gml``, ``.npz``, else an edge list.
+
+    Args:
+        labels: edge lists only: a labels file (one per line, or ``id label`` lines).
+        label_attr: GML only: the node attribute holding the ground truth.
+        feature_kind: the readers' ``feature_kind`` (None: the file's features, else
+            placeholders with a warning; or "identity", "degree", "laplacian", ...).
+    """
     from graphclust.data.readers import from_edge_list, from_gml, from_npz
 
     path = Path(path)
@@ -161,12 +175,14 @@ def load_graph(path: Path, labels: Path | None = None) -> Data:
     kind = GRAPH_SUFFIXES.get(path.suffix.lower(), "edges")
     if labels is not None and kind != "edges":
         raise FitError(f"--labels works with edge lists only; {path.name} carries its own labels")
-    name = path.stem
+    if label_attr is not None and kind != "gml":
+        raise FitError(f"--label-attr works with .gml files only, not {path.name}")
+    name, kw = path.stem, {"feature_kind": feature_kind}
     if kind == "gml":
-        return from_gml(path, name=name)
+        return from_gml(path, label_attr=label_attr, name=name, **kw)
     if kind == "npz":
-        return from_npz(path, name=name)
-    return from_edge_list(path, labels=labels, name=name)
+        return from_npz(path, name=name, **kw)
+    return from_edge_list(path, labels=labels, name=name, **kw)
 
 
 def _jsonable(value: Any) -> Any:
@@ -199,8 +215,13 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
         raise FitError("pass exactly one of --dataset NAME and --graph FILE")
     if config.dataset is None and config.dataset_params:
         raise FitError("--dataset-set applies to --dataset only, not to --graph")
-    if config.labels is not None and config.graph is None:
-        raise FitError("--labels applies to --graph only; catalog datasets carry their labels")
+    if config.graph is None and any(
+        v is not None for v in (config.labels, config.label_attr, config.feature_kind)
+    ):
+        raise FitError(
+            "--labels/--label-attr/--feature-kind apply to --graph only; for a catalog "
+            "dataset use --dataset-set (e.g. --dataset-set features=laplacian)"
+        )
     params = dict(config.params)
     params["seed"] = int(config.seed)
     if config.device is not None:
@@ -223,8 +244,13 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
             raise FitError(f"{err} (from --dataset-set)") from err
         source = {"dataset": config.dataset, "dataset_params": _jsonable(config.dataset_params)}
     else:
-        data = load_graph(config.graph, config.labels)
-        source = {"graph": str(config.graph), "labels_file": _path_or_none(config.labels)}
+        data = load_graph(config.graph, config.labels, config.label_attr, config.feature_kind)
+        source = {
+            "graph": str(config.graph),
+            "labels_file": _path_or_none(config.labels),
+            "label_attr": config.label_attr,
+            "feature_kind": config.feature_kind,
+        }
     if not cls.k_free and "n_clusters" not in params and not getattr(data, "num_classes", 0):
         raise FitError(
             f"the graph has no labels to take K from; {config.method} needs --set n_clusters=K"
