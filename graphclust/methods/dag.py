@@ -50,10 +50,12 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import structured_negative_sampling
 
+from graphclust.assign._checks import non_negative_float, positive_float, probability
 from graphclust.assign.targets import student_t_assignment
 from graphclust.data.reduce import svd_features
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.checkpoints import CheckpointSelector
 from graphclust.methods.ksearch import (
     KSearchResult,
     coarse_to_fine_k_search,
@@ -62,75 +64,18 @@ from graphclust.methods.ksearch import (
 )
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
-from graphclust.nn.readout import CommunityReadout, bpr_loss, gcn_adjacency, group_sparsity
+from graphclust.nn.readout import (
+    CommunityReadout,
+    affiliation_labels,
+    bpr_loss,
+    community_shares,
+    community_sizes,
+    count_communities,
+    gcn_adjacency,
+    group_sparsity,
+)
 from graphclust.training import progress
 from graphclust.utils import resolve_device, seed_everything
-
-
-class CheckpointSelector:
-    """Keeps the payload offered with the highest score (the first one on ties).
-
-    The first offer is always kept, so a run whose checkpoints all score -inf still
-    returns its first evaluated partition.
-    """
-
-    def __init__(self) -> None:
-        self.best_score = -math.inf
-        self.best_step: int | None = None
-        self.best: Any = None
-
-    def offer(self, score: float, step: int, payload: Any) -> bool:
-        """Keep ``payload`` when ``score`` beats the best so far; True when kept."""
-        if self.best_step is None or score > self.best_score:
-            self.best_score, self.best_step, self.best = score, step, payload
-            return True
-        return False
-
-
-def affiliation_labels(c: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hard labels I_i = argmax_k C_ik, relabelled to 0..K-1 (K non-empty communities).
-
-    A node whose affiliation row is all zero (every pre-activation negative under ReLU)
-    has no argmax in C; it takes the argmax of the pre-activation ``scores`` [N, k_max]
-    (the community it is closest to joining) instead of an arbitrary column 0.
-
-    Returns:
-        labels: LongTensor [N] in 0..K-1.
-        columns: LongTensor [K], the column of C that community j came from (ascending).
-    """
-    raw = c.argmax(dim=1)
-    dead = c.max(dim=1).values <= 0
-    if bool(dead.any()):
-        raw = torch.where(dead, scores.argmax(dim=1), raw)
-    columns, labels = torch.unique(raw, return_inverse=True)
-    return labels, columns
-
-
-def community_sizes(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-    """Nodes per column of C [k_max] under the labels of :func:`affiliation_labels`, as
-    a float tensor on C's device (no host synchronisation)."""
-    raw = torch.where(c.max(dim=1).values > 0, c.argmax(dim=1), scores.argmax(dim=1))
-    # scatter, not bincount: CUDA's bincount reads the maximum back to the host
-    ones = torch.ones_like(raw, dtype=c.dtype)
-    return torch.zeros(c.size(1), dtype=c.dtype, device=c.device).scatter_add_(0, raw, ones)
-
-
-def count_communities(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-    """K, the number of non-empty communities of :func:`affiliation_labels`, as a float
-    tensor on C's device (no host synchronisation)."""
-    return (community_sizes(c, scores) > 0).sum().to(c.dtype)
-
-
-def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """Soft assignment [N, K]: the K used columns of C [N, k_max], rows normalised to 1.
-
-    A row with no mass on those columns becomes uniform, so every row sums to 1.
-    """
-    shares = c[:, columns].float()
-    totals = shares.sum(dim=1, keepdim=True)
-    uniform = torch.full_like(shares, 1.0 / columns.numel())
-    return torch.where(totals > 0, shares / totals.clamp_min(1e-12), uniform)
-
 
 # readout_norm="auto": the check runs after this many epochs on the last WINDOW of them.
 # Chosen on seeds 0-4 at the reduced settings (experiments/dag/logs/dead_readout.txt):
@@ -447,10 +392,11 @@ class DAG(BaseClusterer):
             )
         if not isinstance(self.progress, bool):
             raise ValueError(f"progress must be True or False, got {self.progress!r}")
-        if not 0.0 < self.mask_rate < 1.0:
-            raise ValueError(f"mask_rate must be in (0, 1), got {self.mask_rate}")
-        if self.alpha < 0 or self.beta < 0:
-            raise ValueError("alpha and beta must be non-negative")
+        probability(self.mask_rate, "mask_rate", zero=False, one=False)
+        probability(self.input_dropout, "input_dropout", one=False)
+        for name in ("alpha", "beta", "weight_decay"):
+            non_negative_float(getattr(self, name), name)
+        positive_float(self.lr, "lr")
         if self.decoder_layers not in (1, 2):
             raise ValueError(f"decoder_layers must be 1 or 2, got {self.decoder_layers!r}")
         if not isinstance(self.decoder_factorized, bool):
@@ -482,8 +428,8 @@ class DAG(BaseClusterer):
             raise ValueError(
                 f"sparsity_warmup must be an integer >= 0, got {self.sparsity_warmup!r}"
             )
-        if self.max_time_s is not None and not self.max_time_s > 0:
-            raise ValueError(f"max_time_s must be None or positive, got {self.max_time_s!r}")
+        if self.max_time_s is not None:
+            positive_float(self.max_time_s, "max_time_s")
         if data.edge_index.size(1) == 0:
             raise ValueError("DAG needs edges: its BPR loss models the graph's links")
 

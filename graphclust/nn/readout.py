@@ -159,9 +159,61 @@ class CommunityReadout(nn.Module):
         return c, scores
 
 
+# -- reading communities from the affiliations C ----------------------------------------
+
+
+def affiliation_labels(c: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hard labels I_i = argmax_k C_ik, relabelled to 0..K-1 (K non-empty communities).
+
+    A node whose affiliation row is all zero (every pre-activation negative under ReLU)
+    has no argmax in C; it takes the argmax of the pre-activation ``scores`` [N, k_max]
+    (the community it is closest to joining) instead of an arbitrary column 0.
+
+    Returns:
+        labels: LongTensor [N] in 0..K-1.
+        columns: LongTensor [K], the column of C that community j came from (ascending).
+    """
+    raw = c.argmax(dim=1)
+    dead = c.max(dim=1).values <= 0
+    if bool(dead.any()):
+        raw = torch.where(dead, scores.argmax(dim=1), raw)
+    columns, labels = torch.unique(raw, return_inverse=True)
+    return labels, columns
+
+
+def community_sizes(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """Nodes per column of C [k_max] under the labels of :func:`affiliation_labels`, as
+    a float tensor on C's device (no host synchronisation)."""
+    raw = torch.where(c.max(dim=1).values > 0, c.argmax(dim=1), scores.argmax(dim=1))
+    # scatter, not bincount: CUDA's bincount reads the maximum back to the host
+    ones = torch.ones_like(raw, dtype=c.dtype)
+    return torch.zeros(c.size(1), dtype=c.dtype, device=c.device).scatter_add_(0, raw, ones)
+
+
+def count_communities(c: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """K, the number of non-empty communities of :func:`affiliation_labels`, as a float
+    tensor on C's device (no host synchronisation)."""
+    return (community_sizes(c, scores) > 0).sum().to(c.dtype)
+
+
+def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """Soft assignment [N, K]: the K used columns of C [N, k_max], rows normalised to 1.
+
+    A row with no mass on those columns becomes uniform, so every row sums to 1.
+    """
+    shares = c[:, columns].float()
+    totals = shares.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(shares, 1.0 / columns.numel())
+    return torch.where(totals > 0, shares / totals.clamp_min(1e-12), uniform)
+
+
 __all__ = [
     "CommunityReadout",
+    "affiliation_labels",
     "bpr_loss",
+    "community_shares",
+    "community_sizes",
+    "count_communities",
     "gcn_adjacency",
     "group_sparsity",
     "symmetric_propagate",
