@@ -8,6 +8,42 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 DEFAULT_METRICS = ("acc", "nmi", "ari", "f1", "modularity", "edge", "edge_trivial", "k")
+# Every key graphclust.metrics.evaluate_partition can put in a record's "metrics".
+KNOWN_METRICS = (
+    "acc",
+    "nmi",
+    "ari",
+    "f1",
+    "n_labelled",
+    "onmi",
+    "overlap_f1",
+    "modularity",
+    "conductance",
+    "coverage",
+    "soft_modularity",
+    "edge",
+    "edge_trivial",
+    "edge_inter_f1",
+    "k",
+)
+
+
+def check_metrics(metrics: Sequence[str]) -> list[str]:
+    """The metric names as a list; ``ValueError`` naming the unknown ones and the valid set.
+
+    A misspelt name would otherwise be dropped silently from every table.
+    """
+    if isinstance(metrics, str):
+        raise TypeError(f"metrics must be a sequence of names, got the string {metrics!r}")
+    metrics = list(metrics)
+    unknown = [m for m in metrics if m not in KNOWN_METRICS]
+    if unknown:
+        raise ValueError(
+            f"unknown metric(s) {', '.join(map(repr, unknown))}; valid: {', '.join(KNOWN_METRICS)}"
+        )
+    if not metrics:
+        raise ValueError(f"no metrics asked for; valid: {', '.join(KNOWN_METRICS)}")
+    return metrics
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -24,8 +60,10 @@ def summarize(
     """One row per (dataset, method): mean and sample std over seeds of each metric.
 
     Failed runs are counted (``failed``) but not averaged. Metrics a dataset lacks (e.g.
-    accuracy on a graph without labels) are left out of its row.
+    accuracy on a graph without labels) are left out of its row. Unknown metric names
+    raise ``ValueError`` (:func:`check_metrics`).
     """
+    metrics = check_metrics(metrics)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     failed: dict[tuple[str, str], int] = defaultdict(int)
     for record in records:
@@ -71,6 +109,7 @@ def format_table(
     markdown: bool = False,
 ) -> str:
     """Render :func:`summarize` rows; ``markdown=True`` gives a GitHub table."""
+    metrics = check_metrics(metrics)
     shown = [m for m in metrics if any(m in row for row in rows)]
     header = ["dataset", "method", "runs", *shown, "time_s", "peak_rss_mb"]
     body = []

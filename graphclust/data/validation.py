@@ -101,7 +101,42 @@ def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
             f"data.x contains NaN or inf in {bad_rows.numel()} rows (first: "
             f"{bad_rows[:5].tolist()}); impute or drop them before clustering"
         )
+    check_feature_scale(x)
     return x.float()
+
+
+# Beyond these magnitudes float32 arithmetic breaks: squared values overflow to inf
+# above ~1.8e19 (k-means then reports inertia inf and one cluster) and underflow to 0
+# below ~1e-19 (every point is equidistant). At 1e15 a squared value is 1e30, so sums
+# of up to ~3e8 of them (squared norms, distances over D columns) stay finite.
+MAX_FEATURE_MAGNITUDE = 1e15
+MIN_FEATURE_MAGNITUDE = 1e-15
+
+
+def check_feature_scale(x: torch.Tensor, name: str = "data.x") -> None:
+    """Refuse finite features whose scale float32 arithmetic cannot handle.
+
+    Raises ``ValueError`` when the largest absolute value exceeds
+    :data:`MAX_FEATURE_MAGNITUDE` (squared distances overflow float32), or when the
+    features are nonzero but all below :data:`MIN_FEATURE_MAGNITUDE` (their squared
+    distances underflow to 0). All-zero features pass: they are constant, not mis-scaled.
+    """
+    peak = float(x.detach().abs().max()) if x.numel() else 0.0
+    fix = (
+        "standardise the features first, e.g. x = (x - x.mean(0)) / x.std(0).clamp_min(1e-12), "
+        "or divide by x.abs().max()"
+    )
+    if peak > MAX_FEATURE_MAGNITUDE:
+        raise ValueError(
+            f"{name} holds values up to {peak:.3g} in magnitude (limit "
+            f"{MAX_FEATURE_MAGNITUDE:.0e}): squared distances overflow float32; {fix}"
+        )
+    if 0.0 < peak < MIN_FEATURE_MAGNITUDE:
+        raise ValueError(
+            f"{name} holds values of at most {peak:.3g} in magnitude (limit "
+            f"{MIN_FEATURE_MAGNITUDE:.0e}): squared distances underflow to 0 in float32 and "
+            f"every node looks alike; {fix}"
+        )
 
 
 def warn_if_placeholder_features(data: Data, stacklevel: int = 2) -> bool:

@@ -16,6 +16,8 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from torch_geometric.data import Data
 
 from graphclust.assign import fit_kmeans
+from graphclust.assign._checks import non_negative_float, positive_float, positive_int
+from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer
 
 
@@ -52,6 +54,12 @@ class KMeans(BaseClusterer):
         self.max_iter = max_iter
         self.seed = seed
         self.device = device
+
+    def _validate_params(self, data: Data) -> None:
+        super()._validate_params(data)
+        check_n_clusters(self.n_clusters, data.num_nodes)
+        positive_int(self.n_init, "n_init")
+        positive_int(self.max_iter, "max_iter")
 
     def _fit(self, data: Data, device: torch.device) -> None:
         found = fit_kmeans(
@@ -117,6 +125,9 @@ class SpectralClustering(BaseClusterer):
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
+        check_n_clusters(self.n_clusters, data.num_nodes)
+        positive_int(self.n_init, "n_init")
+        non_negative_float(self.tol, "tol")  # 0 asks eigsh for machine precision
         reg = self.regularization
         if not (reg is None or reg == "auto" or (isinstance(reg, (int, float)) and reg >= 0)):
             raise ValueError(
@@ -195,8 +206,8 @@ class Louvain(BaseClusterer):
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
-        if not self.resolution > 0:
-            raise ValueError(f"resolution must be positive, got {self.resolution}")
+        positive_float(self.resolution, "resolution")
+        non_negative_float(self.threshold, "threshold")
 
     def _fit(self, data: Data, device: torch.device) -> None:
         graph = nx.Graph()

@@ -227,6 +227,8 @@ class DEPICT(BaseClusterer):
 
     def _validate_params(self, data: Data | None) -> None:
         super()._validate_params(data)
+        if data is not None:  # check_graph skips n_clusters=None; DEPICT needs a K
+            check_n_clusters(self.n_clusters, data.num_nodes)
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")

@@ -59,6 +59,12 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
+from graphclust.assign._checks import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    probability,
+)
 from graphclust.assign.niw import NIWPrior
 from graphclust.assign.protonce import protonce_loss, prototype_concentration
 from graphclust.assign.split_merge import initial_prototypes, split_merge_kmeans
@@ -95,8 +101,7 @@ def draw_labeled_rows(
         (known_class_fraction, "known_class_fraction"),
         (label_fraction, "label_fraction"),
     ):
-        if not 0 < float(value) <= 1:
-            raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+        probability(value, name, zero=False)
     y = y.long().cpu()
     generator = torch.Generator().manual_seed(int(seed))
     classes = y.unique()
@@ -257,6 +262,7 @@ class GPC(BaseClusterer):
             if getattr(data, "y", None) is None:
                 raise ValueError("label_fraction is set but data.y is missing; pass y")
             y = data.y
+            positive_int(self.label_seed, "label_seed", minimum=0)
             mask, _ = draw_labeled_rows(
                 y, self.known_class_fraction, self.label_fraction, self.label_seed
             )
@@ -293,12 +299,9 @@ class GPC(BaseClusterer):
         for name in ("pretrain_epochs", "epochs_per_round", "min_split_size"):
             _check_int(getattr(self, name), name, 0)
         for name in ("lr", "temperature", "kappa", "psi_scale", "alpha"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= float(self.split_accept_prob) <= 1:
-            raise ValueError(f"split_accept_prob must be in [0, 1], got {self.split_accept_prob!r}")
-        if not float(self.reconstruction_weight) >= 0:
-            raise ValueError("reconstruction_weight must be >= 0")
+            positive_float(getattr(self, name), name)
+        probability(self.split_accept_prob, "split_accept_prob")
+        non_negative_float(self.reconstruction_weight, "reconstruction_weight")
         n_known = self.known_classes_.numel()
         for name in ("initial_k", "k_max"):
             value = getattr(self, name)
@@ -329,11 +332,13 @@ class GPC(BaseClusterer):
             )  # fmt: skip
             optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         labels = None
-        for _ in range(self.rounds if model is not None else 0):
+        for round_ in range(self.rounds if model is not None else 0):
             z = encode_in_chunks(model.eval(), x, edge_index=edge_index)
+            check_finite(z, "GPC embeddings (training diverged)", round_)
             labels, _ = self._e_step(z, pinned, labels)
             self._m_step(model, optimizer, x, edge_index, labels)
         z = x if model is None else encode_in_chunks(model.eval(), x, edge_index=edge_index)
+        check_finite(z, "GPC embeddings (training diverged)", self.rounds)
         labels, u = self._e_step(z, pinned, labels)
         zn = F.normalize(z.float(), dim=1)
         prototypes, phi = self._prototypes(zn, labels)

@@ -59,7 +59,7 @@ from torch_geometric.data import Data
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
 from graphclust.assign import Prototypes, fit_kmeans, sinkhorn, swapped_prediction_loss
-from graphclust.assign._checks import positive_float
+from graphclust.assign._checks import non_negative_float, positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.augment import drop_edges, mask_feature_columns
 from graphclust.methods.base import BaseClusterer
@@ -223,6 +223,8 @@ class MGCA(BaseClusterer):
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)
+        if self._is_graph:  # check_graph skips n_clusters=None
+            check_n_clusters(self.n_clusters, data.num_nodes)
         for name, choices in (("views", VIEWS), ("readout", READOUTS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
@@ -239,8 +241,7 @@ class MGCA(BaseClusterer):
             )
         for name in ("temperature", "epsilon", "lr"):
             positive_float(getattr(self, name), name)
-        if not float(self.weight_decay) >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        non_negative_float(self.weight_decay, "weight_decay")
         for name in ("feature_mask", "edge_drop"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:

@@ -58,7 +58,12 @@ from torch_geometric.data import Data
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
 from graphclust.assign import Prototypes, fit_kmeans, kmeans
-from graphclust.assign._checks import positive_float
+from graphclust.assign._checks import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    probability,
+)
 from graphclust.assign.multilabel_loss import (
     multilabel_cluster_loss,
     positive_centres,
@@ -239,6 +244,7 @@ class MLCD(BaseClusterer):
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        check_n_clusters(self.n_clusters, n)
         enc = self._resolved_encoder()
         if (enc == "cnn") != (self._kind == "images"):
             raise ValueError(
@@ -266,8 +272,12 @@ class MLCD(BaseClusterer):
             raise ValueError(f"negative_ratio must be a number in (0, 1], got {r!r}")
         positive_float(self.scale, "scale")
         positive_float(self.lr, "lr")
-        if not 0 <= self.feature_dropout < 1:
-            raise ValueError(f"feature_dropout must be in [0, 1), got {self.feature_dropout!r}")
+        probability(self.feature_dropout, "feature_dropout", one=False)
+        for name in ("margin", "rotation", "weight_decay"):
+            non_negative_float(getattr(self, name), name)
+        for name in ("width", "hidden_dim", "kmeans_n_init"):
+            positive_int(getattr(self, name), name)
+        positive_int(self.warmup_epochs, "warmup_epochs", minimum=0)
         if self.prototypes == "fixed" and self.init_features == "input":
             raise ValueError(
                 "prototypes='fixed' scores against the k-means centres, which must live in "

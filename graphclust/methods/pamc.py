@@ -66,7 +66,9 @@ from graphclust.assign import (
     kl_clustering_loss,
     student_t_assignment,
 )
+from graphclust.assign._checks import non_negative_float, positive_float
 from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
+from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.metrics import calinski_harabasz, modularity
@@ -180,6 +182,7 @@ class PamC(BaseClusterer):
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        check_n_clusters(self.n_clusters, data.num_nodes)  # check_graph skips None
         for name in ("latent_dim", "order", "eval_every", "n_init"):
             _check_int(getattr(self, name), name, low=1)
         _check_int(self.epochs, "epochs", low=0)
@@ -201,11 +204,9 @@ class PamC(BaseClusterer):
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive integer widths, got {self.hidden!r}")
         for name in ("pretrain_lr", "lr", "tau"):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+            positive_float(getattr(self, name), name)
         for name in ("alpha", "beta"):
-            if not float(getattr(self, name)) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+            non_negative_float(getattr(self, name), name)
 
     # -- training --------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
@@ -289,8 +290,10 @@ class PamC(BaseClusterer):
         model.train()
         for epoch in range(self.epochs):
             z = model.encode(x, edge_index)
+            check_finite(z, "PamC embeddings (training diverged)", epoch)
             self._restart_empty(z.detach(), centroids, optimizer)
             q = student_t_assignment(z, centroids)
+            check_finite(q, "PamC assignment (training diverged)", epoch)
             # P from this forward equals the released code's extra no-grad forward.
             p = dec_target(q.detach())
             if epoch % self.eval_every == 0:
@@ -325,6 +328,7 @@ class PamC(BaseClusterer):
             model.eval()
             with torch.no_grad():
                 cache = encode_in_chunks(model, x, chunk_size=max(self.batch_size, 8192))
+            check_finite(cache, "PamC embeddings (training diverged)", epoch)
             if epoch < self.epochs:
                 self._restart_empty(cache, centroids, optimizer)
             with torch.no_grad():
@@ -341,6 +345,7 @@ class PamC(BaseClusterer):
                 batch = order[start : start + self.batch_size]
                 z = model.encode(x[batch])
                 q = student_t_assignment(z, centroids)
+                check_finite(q, "PamC assignment (training diverged)", epoch)
                 kl = kl_clustering_loss(p_all[batch], q)
                 row, col, value = sparse_rows(influence, batch)
                 # Fresh embeddings for in-batch positives, the cache for the others.

@@ -42,7 +42,7 @@ from graphclust.adapters.video import (
 )
 from graphclust.assign import Prototypes, fit_kmeans, sinkhorn, symmetric_prediction_loss
 from graphclust.data.validation import check_n_clusters
-from graphclust.methods.base import BaseClusterer
+from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
 from graphclust.training import optimize
 
@@ -251,6 +251,8 @@ class SIGMA(BaseClusterer):
         x_phi = net.projector(target.reshape(-1, target.shape[-1]))
         s_psi = net.prototypes(x_psi, detach_prototypes=True)
         s_phi = net.prototypes(x_phi)
+        check_finite(s_psi, "SIGMA prototype scores (training diverged)")
+        check_finite(s_phi, "SIGMA prototype scores (training diverged)")
         hard = self.codes == "hard"
         q_psi = sinkhorn(s_psi, self.epsilon, self.sinkhorn_iters, hard=hard)
         q_phi = sinkhorn(s_phi, self.epsilon, self.sinkhorn_iters, hard=hard)

@@ -20,7 +20,8 @@ def as_labels(labels: Any, name: str, num_nodes: int | None = None) -> torch.Ten
 
     Accepts a torch tensor, a numpy array or a sequence of integers (bools count as
     0/1). Raises ``TypeError`` for floating-point input and ``ValueError`` for a
-    wrong shape, an empty vector, or a length other than ``num_nodes``.
+    wrong shape (a scalar included), an empty vector, or a length other than
+    ``num_nodes``.
     """
     if isinstance(labels, torch.Tensor):
         tensor = labels.detach().cpu()
@@ -29,6 +30,11 @@ def as_labels(labels: Any, name: str, num_nodes: int | None = None) -> torch.Ten
             array = np.asarray(labels)
         except (TypeError, ValueError) as exc:  # ragged sequences and the like
             raise TypeError(f"{name} must be a 1-D array of integer labels: {exc}") from exc
+        if array.ndim == 0:  # np.ascontiguousarray would silently make it [1]
+            raise ValueError(
+                f"{name} is a scalar ({labels!r}), not a labelling; pass one label per node "
+                "as a 1-D array [N]"
+            )
         if array.size == 0:
             raise ValueError(f"{name} is empty; a metric needs at least one node")
         if array.dtype == object or not (
@@ -122,7 +128,8 @@ def check_undirected_graph(
 
 
 def check_soft_assignment(assignment: torch.Tensor, num_nodes: int | None) -> torch.Tensor:
-    """Validate a soft assignment [N, K] (finite floats); returns it as float64 on CPU."""
+    """Validate a soft assignment [N, K] (finite, non-negative floats: memberships);
+    returns it as float64 on CPU."""
     if not isinstance(assignment, torch.Tensor) or not assignment.is_floating_point():
         raise TypeError(
             "a soft assignment must be a floating-point torch.Tensor [N, K], got "
@@ -142,4 +149,19 @@ def check_soft_assignment(assignment: torch.Tensor, num_nodes: int | None) -> to
     out = assignment.detach().cpu().double()
     if not bool(torch.isfinite(out).all()):
         raise ValueError("the soft assignment contains NaN or inf")
+    if bool((out < 0).any()):
+        raise ValueError(
+            f"the soft assignment has negative entries (min {float(out.min()):.3g}); it must "
+            "hold non-negative memberships, e.g. torch.softmax(logits, dim=1), not raw scores"
+        )
     return out
+
+
+def check_resolution(resolution: Any) -> float:
+    """The modularity resolution gamma as a float: a finite real number >= 0."""
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, float, np.number)):
+        raise TypeError(f"resolution must be a number >= 0, got {resolution!r}")
+    value = float(resolution)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"resolution must be a finite number >= 0 (default 1.0), got {value}")
+    return value

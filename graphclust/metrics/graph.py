@@ -27,6 +27,7 @@ from torch_geometric.utils import scatter
 
 from graphclust.metrics._inputs import (
     as_labels,
+    check_resolution,
     check_soft_assignment,
     check_undirected_graph,
     relabel,
@@ -119,19 +120,21 @@ def modularity(
         edge_weight: optional non-negative weights [E], symmetric like ``edge_index``.
 
     Raises:
-        ValueError: the graph has no edges (Q is undefined), or the inputs are malformed.
+        ValueError: the graph has no edges (Q is undefined), or the inputs are malformed
+            (a soft assignment with negative entries, a NaN or negative resolution).
     """
+    resolution = check_resolution(resolution)
     if isinstance(assignment, np.ndarray) and np.issubdtype(assignment.dtype, np.floating):
         assignment = torch.from_numpy(assignment)
     if isinstance(assignment, torch.Tensor) and assignment.is_floating_point():
         soft = check_soft_assignment(assignment, num_nodes)
         edge_index, weight = check_undirected_graph(edge_index, soft.size(0), edge_weight)
-        return soft_modularity(edge_index, weight, soft, float(resolution))
+        return soft_modularity(edge_index, weight, soft, resolution)
     labels = as_labels(assignment, "assignment")
     n = _resolve_num_nodes(num_nodes, labels.numel(), "assignment")
     edge_index, weight = check_undirected_graph(edge_index, n, edge_weight)
     codes, n_clusters = relabel(labels)
-    return hard_modularity(edge_index, weight, codes, n_clusters, float(resolution))
+    return hard_modularity(edge_index, weight, codes, n_clusters, resolution)
 
 
 def cluster_conductance(
