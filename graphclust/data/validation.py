@@ -70,7 +70,11 @@ def check_edge_index(edge_index: object, num_nodes: int) -> torch.Tensor:
 
 
 def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
-    """Validate node features: a finite floating-point tensor [N, D]; returns float32."""
+    """Validate node features: a finite floating-point tensor [N, D]; returns float32.
+
+    Finite but extreme scales are refused too (:func:`check_feature_scale`): beyond
+    1e15 or below 1e-15 in magnitude, float32 distances overflow or vanish.
+    """
     if x is None:
         raise ValueError(
             "data.x is missing, but this method clusters node features; add features "
