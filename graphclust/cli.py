@@ -73,13 +73,19 @@ def _run_bench(args: argparse.Namespace) -> int:
     from graphclust.bench.environment import run_context
     from graphclust.bench.runner import run_suite
     from graphclust.bench.suite import load_suite, make_suite
-    from graphclust.bench.table import DEFAULT_METRICS, format_report, format_table, summarize
+    from graphclust.bench.table import (
+        DEFAULT_METRICS,
+        check_metrics,
+        format_report,
+        format_table,
+        summarize,
+    )
 
     if args.config is not None:
         suite = load_suite(args.config)
     else:
         suite = make_suite(_split(args.methods), _split(args.datasets), args.seeds)
-    metrics = _split(args.metrics) if args.metrics else list(DEFAULT_METRICS)
+    metrics = check_metrics(_split(args.metrics) if args.metrics else list(DEFAULT_METRICS))
     records = run_suite(suite, args.out, root=args.root, progress=not args.no_progress)
     rows = summarize(records, metrics)
     print(format_table(rows, metrics))
