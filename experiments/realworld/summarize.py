@@ -116,6 +116,45 @@ def targets(by: dict[tuple, list[dict]], attributed: list[str]) -> list[str]:
     return lines
 
 
+COMPACT = ("louvain", "label-propagation", "kmeans", "pamc", "dag-cpu")
+# features of the feature-based methods on featureless graphs in the compact table, fixed
+# before measurement (the full tables give every kind)
+COMPACT_KIND = "laplacian"
+
+
+def compact(by: dict[tuple, list[dict]], graphs: list[str]) -> list[str]:
+    """One row per graph: mean NMI (mean K) of the main methods, the best in bold."""
+    head = "| graph (true K) | " + " | ".join(COMPACT) + " |"
+    lines = [head, "|---" * (len(COMPACT) + 1) + "|"]
+    for graph in graphs:
+        cells, values = [], []
+        true_k = None
+        for method in COMPACT:
+            runs = [
+                r
+                for (g, m, kind, _), rs in by.items()
+                if g == graph and m == method and kind in ("attributes", "none", COMPACT_KIND)
+                for r in rs
+                if r["metrics"] is not None
+            ]
+            if not runs:
+                cells.append("")
+                values.append(None)
+                continue
+            true_k = runs[0]["true_k"]
+            nmi = statistics.fmean(r["metrics"]["nmi"] for r in runs)
+            k = statistics.fmean(r["metrics"]["k"] for r in runs)
+            cells.append(f"{nmi:.3f} ({k:.0f})")
+            values.append(nmi)
+        best = max((v for v in values if v is not None), default=None)
+        cells = [
+            f"**{c}**" if v is not None and v == best else c
+            for c, v in zip(cells, values, strict=True)
+        ]
+        lines.append(f"| {graph} ({true_k}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     paths = [Path(p) for p in sys.argv[1:]] or sorted(HERE.glob("results*.jsonl"))
     records = load(paths)
@@ -130,6 +169,14 @@ def main() -> None:
         f"{meta.get('machine', {}).get('processor', '?')}, "
         f"{meta.get('machine', {}).get('cpu_count', '?')} CPUs, torch threads per fit "
         f"{meta.get('torch_threads', '?')}; versions {meta.get('versions', {})}.",
+        "",
+        "## NMI at a glance",
+        "",
+        "Mean NMI over the seeds (mean K found in brackets; KMeans and PamC are given the "
+        f"true K); on featureless graphs the feature-based methods use `{COMPACT_KIND}` "
+        "features here (every kind in the per-graph tables).",
+        "",
+        *compact(by, graphs),
         "",
         "## Label-free deep methods against Louvain on the attributed graphs",
         "",
