@@ -10,7 +10,7 @@ partition calls a pair intra when both ends get the same label. Then
 the F1 of the intra class. Its blind spot: the one-cluster partition calls every pair
 intra and scores 2p / (1 + p), p the share of intra pairs (0.894 on Cora). So the report
 also carries that trivial score, the number of clusters, and the F1 of the inter class,
-which the one-cluster partition fails (see docs/METHODS.md, section 3).
+which the one-cluster partition fails (see docs/edge.md).
 """
 
 from __future__ import annotations
