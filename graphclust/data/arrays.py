@@ -87,8 +87,13 @@ def membership_to_labels(membership: Any) -> np.ndarray:
 
 def _edges_of(adjacency: Any, num_nodes: int | None) -> tuple[np.ndarray, int]:
     """Nonzero pattern of a square adjacency (scipy sparse, numpy or torch) as [2, E]."""
-    if isinstance(adjacency, torch.Tensor):
-        adjacency = adjacency.to_dense().cpu().numpy() if adjacency.is_sparse else adjacency.cpu()
+    if isinstance(adjacency, torch.Tensor) and adjacency.is_sparse:
+        # from the indices: a sparse N x N adjacency is never made dense
+        sparse = adjacency.detach().coalesce().cpu()
+        (row, col), values = sparse.indices().numpy(), sparse.values().numpy()
+        adjacency = sp.coo_matrix((values, (row, col)), shape=tuple(sparse.shape))
+    elif isinstance(adjacency, torch.Tensor):
+        adjacency = adjacency.detach().cpu().numpy()
     adj = sp.coo_matrix(adjacency)
     if adj.shape[0] != adj.shape[1]:
         raise ValueError(f"adjacency must be square [N, N], got shape {list(adj.shape)}")

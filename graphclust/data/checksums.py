@@ -3,8 +3,8 @@
 One tuple per dataset, in the order of its spec's ``files`` (graphclust/data/catalog.py).
 """
 
-# sha256 of each dataset's raw files, in the order of its spec's `files` (measured on
-# ../shared/data and equal to the PROVENANCE.txt records there).
+# sha256 of each dataset's raw files, in the order of its spec's `files` (the published
+# files' hashes, as listed in datasets/README.md).
 CHECKSUMS: dict[str, tuple[str, ...]] = {
     "cora": (
         "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",

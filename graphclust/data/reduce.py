@@ -35,13 +35,17 @@ def svd_features(x: torch.Tensor, dim: int, seed: int = 0) -> torch.Tensor:
     if x.dim() != 2:
         raise ValueError(f"x must be [N, D], got shape {tuple(x.shape)}")
     device = x.device
-    dense = x.to_dense() if x.is_sparse else x
-    n, d = dense.shape
+    n, d = x.shape
     if dim >= d - 1 or n < 3:
-        return dense.float()
-    values = dense.detach().cpu().double().numpy()
-    sparse = np.count_nonzero(values) < _SPARSE_BELOW * values.size
-    matrix = sp.csr_matrix(values) if sparse else values
+        return (x.to_dense() if x.is_sparse else x).float()
+    if x.is_sparse:  # from the indices: a sparse input is never made dense
+        coo = x.detach().coalesce().cpu()
+        (row, col), data = coo.indices().numpy(), coo.values().double().numpy()
+        matrix = sp.csr_matrix((data, (row, col)), shape=(n, d))
+    else:
+        values = x.detach().cpu().double().numpy()
+        sparse = np.count_nonzero(values) < _SPARSE_BELOW * values.size
+        matrix = sp.csr_matrix(values) if sparse else values
     svd = TruncatedSVD(n_components=min(dim, n - 1), algorithm="randomized", random_state=seed)
     reduced = svd.fit_transform(matrix)
     return torch.from_numpy(np.ascontiguousarray(reduced)).float().to(device)

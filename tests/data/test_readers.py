@@ -253,6 +253,8 @@ def test_from_arrays_edge_index_and_adjacency_agree() -> None:
     dense = from_arrays(adjacency=torch.from_numpy(adj.toarray()), x=x)
     assert torch.equal(by_adj.edge_index, by_ei.edge_index)
     assert torch.equal(by_adj.edge_index, dense.edge_index)
+    torch_sparse = from_arrays(adjacency=torch.from_numpy(adj.toarray()).to_sparse(), x=x)
+    assert torch.equal(by_adj.edge_index, torch_sparse.edge_index)
     assert_graph_invariants(by_adj, 34, 3, labelled=False)
     with pytest.raises(ValueError, match="exactly one of"):
         from_arrays(x=x)
