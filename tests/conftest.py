@@ -1,4 +1,11 @@
-"""Shared fixtures: where the benchmark data lives, and a private processing cache."""
+"""Shared fixtures: where the benchmark data lives, a private processing cache, and the
+device the tests run on.
+
+Estimators default to ``device="auto"``, which picks CUDA on a GPU machine; tests that
+compare against CPU references or repeat bit for bit must not move there by accident,
+so the session pins ``$GRAPHCLUST_DEVICE`` to ``cpu`` (unless it is set already). Tests
+of the GPU paths ask for ``device="cuda"`` and carry :data:`tests.markers.requires_cuda`.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,10 @@ def _shared_data_root() -> Path | None:
         if path.is_dir():
             return path
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GRAPHCLUST_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,6 +8,7 @@ import torch
 from scipy.ndimage import map_coordinates
 
 from graphclust.adapters.augment import CropSpec, MultiCrop, augment, crop_affine, pixel_noise
+from tests.markers import requires_cuda
 
 
 def _plain(**kw) -> MultiCrop:
@@ -112,7 +113,7 @@ def test_pixel_noise_on_the_cpu_is_the_generator_s_own_normal_draw() -> None:
     assert torch.equal(got, expected)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_pixel_noise_on_cuda_is_drawn_there_and_seeded() -> None:
     like = torch.zeros(64, 1, 8, 8, device="cuda")
     a = pixel_noise(like, torch.Generator().manual_seed(1))

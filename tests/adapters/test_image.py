@@ -10,6 +10,7 @@ from sklearn.neighbors import NearestNeighbors
 from torch_geometric.data import Data
 
 from graphclust.adapters import ImageGraphAdapter, MultiCrop, check_images, load_images
+from tests.markers import requires_cuda
 
 
 class PairDataset:
@@ -138,7 +139,7 @@ def test_unknown_image_set_is_refused() -> None:
         load_images("cora")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_views_and_graph_are_built_on_the_training_device() -> None:
     adapter = ImageGraphAdapter(torch.rand(32, 1, 8, 8), batch_size=16, device="cuda")
     batch = next(iter(adapter))

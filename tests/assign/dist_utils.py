@@ -7,6 +7,8 @@ are spawned), and compares the gathered results with a single-process computatio
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +52,10 @@ def _entry(
 ) -> None:
     # Two cores are shared by the whole test run; one thread per process is plenty.
     torch.set_num_threads(1)
+    if sys.platform.startswith("linux"):
+        # gloo looks up the host name to pick a network interface, which fails on
+        # machines without a resolvable host name; the loopback one always exists
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     store = dist.FileStore(store_path, world_size)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=_TIMEOUT)
     try:

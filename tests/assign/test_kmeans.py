@@ -9,6 +9,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.metrics import adjusted_rand_score
 
 from graphclust.assign import fit_kmeans, kmeans
+from tests.markers import requires_cuda
 
 
 def _blobs(seed: int, k: int = 4, n: int = 50, d: int = 8, spread: float = 0.3) -> tuple:
@@ -107,7 +108,7 @@ def test_fit_kmeans_torch_backend_is_kmeans() -> None:
         fit_kmeans(x, 4, backend="faiss")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 @pytest.mark.parametrize("cluster", [kmeans, fit_kmeans], ids=["kmeans", "fit_kmeans-auto"])
 def test_runs_on_the_gpu_and_agrees_with_the_cpu(cluster) -> None:
     # fit_kmeans with backend "auto" on a GPU tensor: the torch k-means, on the device

@@ -8,6 +8,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from graphclust.graph import knn_graph
+from tests.markers import requires_cuda
 
 
 def _sklearn_knn(x: torch.Tensor, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +111,7 @@ def test_faiss_backend_matches_torch_or_says_how_to_install() -> None:
         torch.testing.assert_close(dist, ref_dist, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_runs_on_the_device_of_x() -> None:
     x = torch.randn(300, 8)
     ref = knn_graph(x, 4, metric="euclidean")

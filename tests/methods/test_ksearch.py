@@ -14,6 +14,7 @@ from torch_geometric.utils import stochastic_blockmodel_graph
 
 from graphclust.methods.ksearch import kmeans_k_search
 from graphclust.metrics import modularity, nmi
+from tests.markers import requires_cuda
 
 
 def _planted(k: int = 4, n: int = 40, seed: int = 0):
@@ -127,7 +128,7 @@ def test_unknown_backend_is_refused() -> None:
         kmeans_k_search(h, edge_index, range(2, 4), backend="faiss")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_auto_backend_clusters_gpu_embeddings_on_the_gpu() -> None:
     h, edge_index, y = _planted()
     found = kmeans_k_search(h.cuda(), edge_index, range(2, 9))

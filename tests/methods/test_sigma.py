@@ -13,6 +13,7 @@ from graphclust.methods.base import NotFittedError
 from graphclust.methods.sigma import SIGMA, SIGMANet
 from graphclust.nn.vit import gather_tokens
 from graphclust.training import Checkpointer
+from tests.markers import requires_cuda
 
 TINY = dict(
     tube_size=(2, 4),
@@ -160,7 +161,7 @@ def test_input_and_parameter_errors() -> None:
         model.transform(torch.rand(3, 4, 1, 16, 16))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_fits_on_cuda() -> None:
     model = SIGMA(n_clusters=2, **{**TINY, "device": "cuda"}).fit(_clips())
     assert model.embeddings_.device.type == "cpu"

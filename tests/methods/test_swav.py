@@ -12,6 +12,7 @@ from graphclust.methods.base import NotFittedError
 from graphclust.methods.swav import SwAV, SwAVNet, recalibrate_batch_norm
 from graphclust.metrics import clustering_accuracy
 from graphclust.training import Checkpointer
+from tests.markers import requires_cuda
 
 TINY = dict(
     width=4,
@@ -278,7 +279,7 @@ def test_prototypes_separate_horizontal_from_vertical_bars(seed: int) -> None:
     assert clustering_accuracy(labels, model.prototype_labels_) > 0.95
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@requires_cuda
 def test_fits_on_cuda() -> None:
     model = SwAV(n_clusters=3, **{**TINY, "device": "cuda"}).fit(_images())
     assert model.labels_.device.type == "cpu"
