@@ -68,6 +68,7 @@ from graphclust.assign._checks import (
 from graphclust.assign.niw import NIWPrior
 from graphclust.assign.protonce import protonce_loss, prototype_concentration
 from graphclust.assign.split_merge import initial_prototypes, split_merge_kmeans
+from graphclust.data.labelled import labelled_rows
 from graphclust.data.validation import check_graph
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.gcn import GCNAutoencoder
@@ -252,43 +253,25 @@ class GPC(BaseClusterer):
 
     def _labelled_rows(self, data: Any, n: int, y: Any, mask: Any):
         """Validate (or draw) the labelled rows; returns pinned [N] (known cluster id or
-        -1), the known classes and the mask."""
-        if y is None and mask is None:
-            if self.label_fraction is None:
-                raise ValueError(
-                    "GPC is semi-supervised: pass fit(data, y=labels, labeled_mask=mask), "
-                    "or set label_fraction to draw labelled rows from data.y"
-                )
-            if getattr(data, "y", None) is None:
-                raise ValueError("label_fraction is set but data.y is missing; pass y")
-            y = data.y
+        -1), the known classes and the mask [N]."""
+        draw = None
+        if self.label_fraction is not None:
             positive_int(self.label_seed, "label_seed", minimum=0)
-            mask, _ = draw_labeled_rows(
-                y, self.known_class_fraction, self.label_fraction, self.label_seed
-            )
-        elif y is None or mask is None:
-            raise ValueError("pass both y and labeled_mask (or neither, with label_fraction)")
-        if not isinstance(y, torch.Tensor) or not isinstance(mask, torch.Tensor):
-            raise TypeError("y and labeled_mask must be torch tensors")
-        if mask.dtype != torch.bool or mask.shape != (n,):
-            raise ValueError(
-                f"labeled_mask must be a BoolTensor [N] = [{n}], got {mask.dtype} "
-                f"{list(mask.shape)}; build it with torch.zeros(N, dtype=torch.bool)"
-            )
-        if y.shape != (n,) or y.is_floating_point() or y.dtype == torch.bool:
-            raise ValueError(
-                f"y must be an integer tensor [N] = [{n}] (any value on unlabelled rows), "
-                f"got {y.dtype} {list(y.shape)}"
-            )
-        if not bool(mask.any()):
-            raise ValueError("labeled_mask marks no row; GPC needs at least one labelled row")
-        known_y = y.cpu().long()[mask.cpu()]
-        if int(known_y.min()) < 0:
-            raise ValueError("y must be >= 0 on labelled rows (class ids 0, 1, ...)")
+
+            def draw(labels: torch.Tensor) -> torch.Tensor:
+                return draw_labeled_rows(
+                    labels, self.known_class_fraction, self.label_fraction, self.label_seed
+                )[0]
+
+        index, known_y = labelled_rows(
+            data, n, y, mask, method="GPC", option="label_fraction", draw=draw
+        )
         classes = known_y.unique()
         pinned = torch.full((n,), -1, dtype=torch.long)
-        pinned[mask.cpu()] = torch.searchsorted(classes, known_y)
-        return pinned, classes, mask.cpu().clone()
+        pinned[index] = torch.searchsorted(classes, known_y)
+        labeled = torch.zeros(n, dtype=torch.bool)
+        labeled[index] = True
+        return pinned, classes, labeled
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)

@@ -56,6 +56,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from graphclust.assign._checks import positive_float, positive_int
+from graphclust.data.labelled import labelled_rows
 from graphclust.graph.adjacency import _csr
 from graphclust.graph.knn import knn_graph
 from graphclust.methods.base import BaseClusterer, check_finite
@@ -268,41 +269,24 @@ class TransductiveClustering(BaseClusterer):
 
     def _labelled_rows(self, data, y, labeled_mask, num_nodes) -> tuple[torch.Tensor, ...]:
         """``(index [L], labels [L])`` of the labelled rows, validated."""
-        if (y is None) != (labeled_mask is None):
-            raise ValueError("pass both y and labeled_mask (the labelled rows and their labels)")
-        if y is None:
-            if self.labels_per_class is None:
-                raise ValueError(
-                    "TransductiveClustering needs labelled rows: call "
-                    "fit(data, y=labels, labeled_mask=mask), or set labels_per_class to "
-                    "draw that many rows per class from data.y"
-                )
-            y = getattr(data, "y", None)
-            if not isinstance(y, torch.Tensor):
-                raise ValueError("labels_per_class draws from data.y, but data has no y")
-            positive_int(self.label_seed, "label_seed", minimum=0)
-            labeled_mask = draw_labelled_rows(y.cpu(), self.labels_per_class, self.label_seed)
-        elif self.labels_per_class is not None:
-            raise ValueError("give labelled rows either to fit or by labels_per_class, not both")
         if num_nodes is None:
             raise TypeError(f"expected a torch_geometric.data.Data, got {type(data).__name__}")
-        index = _as_index(labeled_mask, num_nodes)
-        if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.is_floating_point():
-            raise TypeError("y must be an integer tensor [N] or [L] of class ids")
-        if y.numel() == num_nodes:
-            labels = y.cpu()[index]
-        elif y.numel() == index.numel():
-            labels = y.cpu()
-        else:
-            raise ValueError(
-                f"y has {y.numel()} entries; give one per node ({num_nodes}) or one per "
-                f"labelled row ({index.numel()})"
-            )
-        if index.numel() == 0:
-            raise ValueError("labeled_mask marks no row; label at least one row per class")
-        if int(labels.min()) < 0:
-            raise ValueError("labelled rows must have class ids >= 0 in y")
-        return index, labels.long()
+        draw = None
+        if self.labels_per_class is not None:
+            positive_int(self.label_seed, "label_seed", minimum=0)
+
+            def draw(labels: torch.Tensor) -> torch.Tensor:
+                return draw_labelled_rows(labels, self.labels_per_class, self.label_seed)
+
+        return labelled_rows(
+            data,
+            num_nodes,
+            y,
+            labeled_mask,
+            method="TransductiveClustering",
+            option="labels_per_class",
+            draw=draw,
+        )
 
     def _n_classes(self, labels: torch.Tensor) -> int:
         k = int(labels.max()) + 1 if self.n_clusters is None else self.n_clusters
@@ -405,24 +389,6 @@ class TransductiveClustering(BaseClusterer):
         mass = weight.sum(dim=0).unsqueeze(1)
         # A prototype without mass (every row left it) stays where it was.
         return torch.where(mass > 0, weight.t() @ x / mass.clamp_min(1e-12), prototypes)
-
-
-def _as_index(mask: object, num_nodes: int) -> torch.Tensor:
-    """A labelled-row mask (bool [N]) or index (long [L]) as distinct indices [L]."""
-    if not isinstance(mask, torch.Tensor) or mask.dim() != 1:
-        raise TypeError("labeled_mask must be a BoolTensor [N] or a LongTensor of row indices")
-    if mask.dtype == torch.bool:
-        if mask.numel() != num_nodes:
-            raise ValueError(f"labeled_mask has {mask.numel()} entries, the graph {num_nodes}")
-        return mask.cpu().nonzero().flatten()
-    if mask.is_floating_point():
-        raise TypeError("labeled_mask must be boolean or integer, not floating point")
-    index = mask.cpu().long()
-    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num_nodes):
-        raise ValueError(f"labeled_mask holds row indices outside 0..{num_nodes - 1}")
-    if index.unique().numel() != index.numel():
-        raise ValueError("labeled_mask lists a row twice")
-    return index
 
 
 __all__ = [

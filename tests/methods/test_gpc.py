@@ -94,23 +94,38 @@ def test_draw_labeled_rows_protocol():
         draw_labeled_rows(y, 0.5, 0.0)
 
 
+def test_labelled_rows_as_a_mask_or_as_indices_give_one_fit():
+    data, y = _mixture(5, k=3, n=60)
+    mask = torch.zeros(60, dtype=torch.bool)
+    mask[::6] = True
+    by_mask = GPC(train_encoder=False, seed=0).fit(data, y, mask)
+    index = mask.nonzero().flatten()
+    by_index = GPC(train_encoder=False, seed=0).fit(data, y[index], index)
+    assert torch.equal(by_mask.labels_, by_index.labels_)
+    assert torch.equal(by_index.labeled_mask_, mask)
+
+
 def test_bad_inputs_name_the_argument():
     data, y = _mixture(5, k=3, n=60)
     mask = torch.zeros(60, dtype=torch.bool)
     mask[:10] = True
     model = GPC(train_encoder=False)
-    with pytest.raises(ValueError, match="labeled_mask must be a BoolTensor"):
+    with pytest.raises(ValueError, match="labeled_mask has 50 entries, the graph 60"):
         model.fit(data, y, mask[:50])
-    with pytest.raises(ValueError, match="labeled_mask must be a BoolTensor"):
-        model.fit(data, y, mask.long())
+    with pytest.raises(ValueError, match="lists a row twice"):
+        model.fit(data, y, mask.long())  # 0/1 values read as row indices
     with pytest.raises(ValueError, match="no row"):
         model.fit(data, y, torch.zeros(60, dtype=torch.bool))
-    with pytest.raises(ValueError, match="y must be >= 0"):
+    with pytest.raises(ValueError, match="class ids >= 0"):
         model.fit(data, torch.full((60,), -1), mask)
-    with pytest.raises(ValueError, match="y must be an integer tensor"):
+    with pytest.raises(TypeError, match="y must be an integer tensor"):
         model.fit(data, y.float(), mask)
     with pytest.raises(ValueError, match="both y and labeled_mask"):
         model.fit(data, y=y)
+    with pytest.raises(ValueError, match="GPC is semi-supervised"):
+        model.fit(data)
+    with pytest.raises(ValueError, match="either to fit or by label_fraction"):
+        GPC(train_encoder=False, label_fraction=0.5).fit(data, y, mask)
     with pytest.raises(ValueError, match="split_accept_prob"):
         GPC(train_encoder=False, split_accept_prob=2.0).fit(data, y, mask)
     with pytest.raises(ValueError, match="initial_k"):

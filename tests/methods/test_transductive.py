@@ -151,7 +151,7 @@ def test_knn_affinity_runs_and_is_repeatable() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "params", "match"),
     [
-        ({}, {}, "needs labelled rows"),
+        ({}, {}, "is semi-supervised"),
         ({"y": "truth"}, {}, "pass both y and labeled_mask"),
         ({"y": "truth", "labeled_mask": "mask"}, {"labels_per_class": 1}, "not both"),
         ({"y": "truth", "labeled_mask": torch.tensor([0, 12])}, {"n_clusters": 3}, "no labelled"),
