@@ -58,7 +58,13 @@ from torch_geometric.data import Data
 
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
-from graphclust.assign import Prototypes, fit_kmeans, sinkhorn, swapped_prediction_loss
+from graphclust.assign import (
+    Prototypes,
+    fit_kmeans,
+    prototype_uniformity_loss,
+    sinkhorn,
+    swapped_prediction_loss,
+)
 from graphclust.assign._checks import non_negative_float, positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.augment import drop_edges, mask_feature_columns
@@ -131,6 +137,10 @@ class MGCA(BaseClusterer):
         temperature: softmax temperature of the swapped prediction (MGCA 0.2).
         epsilon, sinkhorn_iters: Sinkhorn settings (MGCA 0.05, 3).
         freeze_prototypes_epochs: epochs with frozen prototypes (MGCA 1).
+        uniformity_weight: weight of :func:`~graphclust.assign.prototype_uniformity_loss`
+            added to the loss (0: off, MGCA's loss alone); it keeps the prototypes
+            apart, for MaxQuery out-of-distribution scores
+            (:func:`graphclust.metrics.ood.maxquery_scores`).
         epochs, lr, weight_decay, warmup_epochs: Adam, linear warm-up, cosine decay.
         batch_size: images per step (images only; graphs train full batch).
         readout: ``"auto"``, ``"sinkhorn"``, ``"prototypes"`` or ``"kmeans"`` (module
@@ -167,6 +177,7 @@ class MGCA(BaseClusterer):
         epsilon: float = 0.05,
         sinkhorn_iters: int = 3,
         freeze_prototypes_epochs: int = 1,
+        uniformity_weight: float = 0.0,
         epochs: int = 200,
         lr: float = 1e-2,
         weight_decay: float = 1e-5,
@@ -194,6 +205,7 @@ class MGCA(BaseClusterer):
         self.epsilon = epsilon
         self.sinkhorn_iters = sinkhorn_iters
         self.freeze_prototypes_epochs = freeze_prototypes_epochs
+        self.uniformity_weight = uniformity_weight
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -241,6 +253,7 @@ class MGCA(BaseClusterer):
             )
         for name in ("temperature", "epsilon", "lr"):
             positive_float(getattr(self, name), name)
+        non_negative_float(self.uniformity_weight, "uniformity_weight")
         non_negative_float(self.weight_decay, "weight_decay")
         for name in ("feature_mask", "edge_drop"):
             value = getattr(self, name)
@@ -375,7 +388,12 @@ class MGCA(BaseClusterer):
         codes = [sinkhorn(s.detach(), self.epsilon, self.sinkhorn_iters) for s in scores]
         loss = swapped_prediction_loss(scores, codes, self.temperature)
         agree = (codes[0].argmax(1) == codes[1].argmax(1)).float().mean()
-        return {"loss": loss, "code_agreement": agree}
+        parts = {"code_agreement": agree}
+        if self.uniformity_weight > 0:
+            uniformity = prototype_uniformity_loss(net.prototypes.heads[0].weight)
+            loss = loss + self.uniformity_weight * uniformity
+            parts["uniformity"] = uniformity.detach()
+        return {"loss": loss, **parts}
 
     # -- read-out --------------------------------------------------------------------
     @staticmethod
