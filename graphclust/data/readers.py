@@ -17,25 +17,37 @@ the result obeys the same contract as a built-in dataset:
   :func:`membership_to_labels`.
 * Dropped self-loops, merged repeated edges and directed input made undirected are
   reported with their counts in a ``GraphWarning`` at read time.
+* Bad input ends in a ``ValueError`` naming the file, and the line where one is at
+  fault (``path:line: ...``); a wrong argument type in a ``TypeError``. Node ids are
+  read exactly and memory follows the number of distinct ids, never the largest id
+  (:mod:`graphclust.data.text_files`); npz files are checked before use
+  (:mod:`graphclust.data.npz_files`).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
-import scipy.sparse as sp
 import torch
 from torch_geometric.data import Data
 
 from graphclust.data.arrays import choose_features, from_arrays, membership_to_labels
 from graphclust.data.features import DEFAULT_DIM
 from graphclust.data.finalize import encode_labels, finalize_graph
+from graphclust.data.npz_files import read_npz_arrays
+from graphclust.data.text_files import (
+    edge_ids,
+    id_lookup,
+    number_nodes,
+    read_rows,
+    values_from_file,
+)
 
 __all__ = [
     "from_arrays",
@@ -52,64 +64,54 @@ PathLike = str | os.PathLike
 NodeValues = PathLike | Sequence[Any] | np.ndarray | torch.Tensor | Mapping[Hashable, Any]
 
 
-def _read_rows(path: PathLike, delimiter: str | None, comments: str) -> list[list[str]]:
-    """Non-empty, non-comment lines split on ``delimiter`` (default: commas or blanks)."""
-    splitter = re.compile(r"[,\s]+") if delimiter is None else None
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.split(comments, 1)[0].strip() if comments else line.strip()
-            if line:
-                rows.append(splitter.split(line) if splitter else line.split(delimiter))
-    return rows
-
-
-def _parse_id(token: str) -> int | str:
-    try:
-        return int(token)
-    except ValueError:
-        return token
-
-
 def _per_node(
     values: NodeValues | None,
-    node_ids: Sequence[Hashable] | None,
-    num_nodes: int,
     what: str,
-    delimiter: str | None,
-    comments: str,
-    parse: Any,
+    n: int,
+    node_ids: Sequence[Hashable] | None,
+    read: Callable[[PathLike], list[Any]],
 ) -> list[Any] | None:
-    """Resolve labels/features given as path, array or mapping into a list in node order.
-
-    ``node_ids`` is None when node i is simply the integer i.
-    """
+    """Labels/features given as a file (``read``), an array in node order or a mapping
+    id -> value, as a list in node order (``node_ids`` None: node i is id i)."""
     if values is None:
         return None
     if isinstance(values, (str, os.PathLike)):
-        rows = _read_rows(values, delimiter, comments)
-        if node_ids is not None:  # arbitrary ids: each row must say which node it is
-            values = {_parse_id(r[0]): parse(r[1:]) for r in rows}
-        elif what == "labels" and rows and len(rows[0]) == 2:
-            values = {int(r[0]): parse(r[1:]) for r in rows}
-        else:
-            values = [parse(r) for r in rows]
+        return read(values)
     if isinstance(values, Mapping):
-        keys = list(node_ids) if node_ids is not None else list(range(num_nodes))
+        keys = list(node_ids) if node_ids is not None else list(range(n))
         absent = [k for k in keys if k not in values]
         if absent:
             raise ValueError(f"{what} missing for {len(absent)} nodes (first: {absent[:5]})")
         return [values[k] for k in keys]
     values = values.tolist() if isinstance(values, (np.ndarray, torch.Tensor)) else list(values)
-    if len(values) != num_nodes:
-        raise ValueError(f"{what}: got {len(values)} rows for {num_nodes} nodes")
+    if len(values) != n:
+        raise ValueError(f"{what}: got {len(values)} rows for {n} nodes")
     return values
+
+
+@contextmanager
+def _naming(path: PathLike) -> Iterator[None]:
+    """Prefix the file to a ValueError raised while building its graph (finalize_graph
+    and friends do not know where their input came from)."""
+    try:
+        yield
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from err
 
 
 def _labels_to_codes(labels: list[Any] | None) -> tuple[np.ndarray | None, dict[str, Any]]:
     if labels is None:
         return None, {}
-    codes, classes = encode_labels(np.asarray(labels))
+    try:
+        values = np.asarray(labels)
+    except (OverflowError, ValueError):  # ints beyond 64 bits, or ints mixed with None
+        values = np.array(labels, dtype=object)
+    if values.dtype == object and any(isinstance(v, str) for v in labels):
+        # strings with the None of unlabelled nodes: np.unique cannot order both
+        values = np.array(labels, dtype=object)
+    codes, classes = encode_labels(values)
     return codes, {"label_names": classes}
 
 
@@ -119,6 +121,7 @@ def from_edge_list(
     features: NodeValues | None = None,
     *,
     num_nodes: int | None = None,
+    id_type: str = "auto",
     delimiter: str | None = None,
     comments: str = "#",
     name: str | None = None,
@@ -129,74 +132,75 @@ def from_edge_list(
 
     Edge file: one edge ``u v`` per line (extra columns such as weights are ignored),
     separated by blanks or commas (or ``delimiter``); text after ``comments`` ignored.
+    An empty file (nothing but blanks and comments) is an error.
 
-    Node ids: if every id is an integer, node ``i`` is id ``i`` (N = max id + 1, or
-    ``num_nodes``; isolated nodes allowed). Otherwise ids are mapped to 0..N-1 in order
-    of first appearance and kept in ``data.node_ids``.
+    Node ids (exact rule in :mod:`graphclust.data.text_files`): integers when every id
+    is a canonical integer (any size), else strings (the tokens, so ``1`` and ``01``
+    differ; a warning says so when numeric-looking tokens are read as text); force one
+    with ``id_type="int"``/``"str"``. Node ``i`` is id ``i`` when the ids are exactly
+    0..N-1 or ``num_nodes`` is given; otherwise (string ids, gaps, huge or negative
+    ids) nodes are numbered 0..N-1 -- integers in increasing order, strings in order of
+    first appearance -- with N the number of distinct ids and ``data.node_ids[i]`` the
+    id of node ``i``.
 
     Args:
         path: the edge list.
-        labels: a file with one label per line in node order or ``id label`` lines
-            (required form when ids are not integers), an array in node order, or a
-            mapping id -> label.
-        features: a file with one row of numbers per node in node order (with the id
-            first when ids are not integers), an array [N, D], or a mapping id -> row.
-        num_nodes: N for integer ids, to include isolated nodes above the largest id.
+        labels: a file with ``id label`` lines (or, for integer ids, one label per line
+            in node order), an array in node order, or a mapping id -> label. Labels
+            are ints when every one is a canonical integer, else strings; a negative
+            integer marks an unlabelled node.
+        features: a file with one row of numbers per node -- in node order for integer
+            ids, with the id first for string ids --, an array [N, D], or a mapping
+            id -> row.
+        num_nodes: number nodes by integer id, 0..num_nodes-1 (isolated nodes allowed).
+        id_type: ``"auto"``, ``"int"`` or ``"str"`` (see above).
         delimiter, comments: file syntax.
         name: ``data.name`` (default: the file's stem).
         feature_kind, feature_dim: features when none are given (module docstring).
+
+    Raises:
+        ValueError: naming the file, and the line where one is at fault.
 
     Self-loops, repeated lines and a directed list (some pairs listed in both
     directions, others in one only) are reported with counts in a ``GraphWarning``; a
     list naming each undirected edge once, in either direction, is not.
     """
-    rows = _read_rows(path, delimiter, comments)
-    bad = [r for r in rows if len(r) < 2]
-    if bad:
-        raise ValueError(f"{path}: edge lines need two node ids, got {bad[0]!r}")
-    tokens = [_parse_id(t) for r in rows for t in r[:2]]
-    node_ids: list[Hashable] | None
-    if all(isinstance(t, int) for t in tokens):
-        node_ids = None
-        edges = np.asarray(tokens, dtype=np.int64).reshape(-1, 2).T
-        if edges.size and edges.min() < 0:
-            raise ValueError(f"{path}: negative node id {edges.min()}")
-        n = int(edges.max()) + 1 if edges.size else 0
-        if num_nodes is not None:
-            if num_nodes < n:
-                raise ValueError(f"num_nodes={num_nodes} but the edge list names node {n - 1}")
-            n = num_nodes
-    else:
-        index = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
-        node_ids = list(index)
-        edges = np.asarray([index[t] for t in tokens], dtype=np.int64).reshape(-1, 2).T
-        n = len(node_ids)
-    label_list = _per_node(labels, node_ids, n, "labels", delimiter, comments, _first_token)
-    feature_list = _per_node(features, node_ids, n, "features", delimiter, comments, _floats)
-    y, extra = _labels_to_codes(label_list)
-    if node_ids is not None:
-        extra["node_ids"] = node_ids
-    x = None if feature_list is None else np.asarray(feature_list, dtype=np.float32)
-    x, kind = choose_features(x, feature_kind, str(path))
-    return finalize_graph(
-        edges,
-        n,
-        name=name or Path(path).stem,
-        x=x,
-        y=y,
-        feature_kind=kind,
-        feature_dim=feature_dim,
-        report_repairs="edge_list",
-        **extra,
+    if num_nodes is not None and (
+        isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 1
+    ):
+        raise ValueError(f"num_nodes must be a positive integer or None, got {num_nodes!r}")
+    rows = read_rows(path, delimiter, comments, "edge")
+    ids, lines, is_int = edge_ids(rows, path, id_type)
+    index, n, node_ids = number_nodes(ids, lines, is_int, num_nodes, path)
+
+    def reader(what: str, keyed: bool | None) -> Callable[[PathLike], list[Any]]:
+        def read(file: PathLike) -> list[Any]:
+            lookup = id_lookup(file, path, is_int, n, node_ids)
+            return values_from_file(file, what, n, lookup, keyed, delimiter, comments, node_ids)
+
+        return read
+
+    label_list = _per_node(
+        labels, "labels", n, node_ids, reader("labels", None if is_int else True)
     )
-
-
-def _first_token(row: Sequence[str]) -> int | str:
-    return _parse_id(row[0])
-
-
-def _floats(row: Sequence[str]) -> list[float]:
-    return [float(v) for v in row]
+    feature_list = _per_node(features, "features", n, node_ids, reader("features", not is_int))
+    with _naming(path):
+        y, extra = _labels_to_codes(label_list)
+        if node_ids is not None:
+            extra["node_ids"] = node_ids
+        x = None if feature_list is None else np.asarray(feature_list, dtype=np.float32)
+        x, kind = choose_features(x, feature_kind, str(path))
+        return finalize_graph(
+            index.reshape(-1, 2).T,
+            n,
+            name=name or Path(path).stem,
+            x=x,
+            y=y,
+            feature_kind=kind,
+            feature_dim=feature_dim,
+            report_repairs="edge_list",
+            **extra,
+        )
 
 
 def from_networkx(
@@ -215,12 +219,27 @@ def from_networkx(
     are self-loops and multi-edges); edge attributes are ignored.
 
     Args:
-        graph: a networkx (Di/Multi)Graph.
+        graph: a networkx (Di/Multi)Graph with at least one node.
         label_attr: node attribute holding the class (any type).
         feature_attr: node attribute holding a feature vector (or a scalar).
         name: ``data.name``.
         feature_kind, feature_dim: features when none are given (module docstring).
+
+    Raises:
+        TypeError: ``graph`` is not a networkx graph.
+        ValueError: no nodes, a missing attribute, or feature vectors of unequal length.
     """
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(
+            f"graph must be a networkx Graph, DiGraph, MultiGraph or MultiDiGraph, got "
+            f"{type(graph).__name__}; for edges in memory use from_arrays(edge_index=...), "
+            "for a file from_edge_list/from_gml/from_npz"
+        )
+    for arg, value in (("label_attr", label_attr), ("feature_attr", feature_attr)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{arg} must be a node attribute name (str), got {value!r}")
+    if graph.number_of_nodes() == 0:
+        raise ValueError(f"{name}: the graph has no nodes")
     node_ids = list(graph.nodes)
     index = {v: i for i, v in enumerate(node_ids)}
     edges = np.array([(index[u], index[v]) for u, v in graph.edges()], dtype=np.int64)
@@ -230,14 +249,21 @@ def from_networkx(
         missing = [v for v in node_ids if attr not in graph.nodes[v]]
         if missing:
             raise ValueError(
-                f"node attribute {attr!r} missing on {len(missing)} nodes, e.g. {missing[:5]}"
+                f"{name}: node attribute {attr!r} missing on {len(missing)} nodes, e.g. "
+                f"{missing[:5]}"
             )
         return [graph.nodes[v][attr] for v in node_ids]
 
     y, extra = _labels_to_codes(attribute(label_attr) if label_attr else None)
     x = None
     if feature_attr:
-        x = np.asarray(attribute(feature_attr), dtype=np.float32)
+        try:
+            x = np.asarray(attribute(feature_attr), dtype=np.float32)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{name}: node attribute {feature_attr!r} must be a number or a vector of "
+                f"numbers of one length on every node ({err})"
+            ) from err
         x = x.reshape(len(node_ids), -1)
     x, kind = choose_features(x, feature_kind, f"networkx graph {name!r}")
     return finalize_graph(
@@ -272,71 +298,28 @@ def from_gml(
             ``"id"`` when labels are missing or not unique).
         label_attr, feature_attr: node fields for class and features.
         feature_kind, feature_dim: features when none are given (module docstring).
+
+    Raises:
+        ValueError: the file is not valid GML (networkx's reason, with its (line,
+            column) where it gives one), or the graph cannot be converted; the message
+            names the file.
     """
-    graph = nx.read_gml(path, label=node_key)
-    return from_networkx(
-        graph,
-        label_attr,
-        feature_attr,
-        name=name or Path(path).stem,
-        feature_kind=feature_kind,
-        feature_dim=feature_dim,
-    )
-
-
-def _sparse(z: Mapping[str, np.ndarray], prefix: str, sep: str) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (z[f"{prefix}{sep}data"], z[f"{prefix}{sep}indices"], z[f"{prefix}{sep}indptr"]),
-        shape=tuple(int(v) for v in z[f"{prefix}{sep}shape"]),
-    )
-
-
-def _matrix(z: Any, keys: set[str], stem: str, sep: str) -> Any:
-    """``<stem><sep>data/indices/indptr/shape`` as CSR, a dense ``<stem>`` array, or None."""
-    if f"{stem}{sep}data" in keys:
-        return _sparse(z, stem, sep)
-    if stem in keys:
-        try:
-            return z[stem]
-        except ValueError as err:  # a pickled object array: never unpickled
-            raise ValueError(f"{stem!r} is stored as pickled objects; not read") from err
-    return None
-
-
-def read_npz_arrays(path: PathLike) -> tuple[sp.csr_matrix, Any, Any]:
-    """Adjacency (CSR), features (CSR, dense or None) and labels of an npz graph file.
-
-    Two layouts are read (only numeric arrays are loaded; pickled entries such as
-    ``node_names`` are skipped, never unpickled):
-
-    * gnn-benchmark / nettack: ``adj_data, adj_indices, adj_indptr, adj_shape``;
-      features ``attr_data/...`` or a dense ``attr_matrix``; ``labels`` [N].
-    * "dotted" (NOCD, newer gnn-benchmark): ``adj_matrix.data/.indices/.indptr/.shape``;
-      features ``attr_matrix.*`` (sparse) or dense ``attr_matrix``; labels ``labels.*``,
-      a sparse [N, C] (possibly overlapping) membership, or dense ``labels``.
-
-    Returns:
-        (adjacency CSR [N, N], features or None, labels [N] / membership [N, C] or None).
-    """
-    with np.load(path, allow_pickle=False) as z:
-        keys = set(z.files)
-        if {"adj_data", "adj_indices", "adj_indptr", "adj_shape"} <= keys:
-            adj, sep, names = _sparse(z, "adj", "_"), "_", ("attr", "labels")
-        elif {"adj_matrix.data", "adj_matrix.indices", "adj_matrix.indptr"} <= keys:
-            adj, sep, names = _sparse(z, "adj_matrix", "."), ".", ("attr_matrix", "labels")
-        else:
-            raise ValueError(
-                f"{path}: not in the gnn-benchmark layout (expected adj_data, adj_indices, "
-                f"adj_indptr, adj_shape, or the dotted adj_matrix.data/.indices/.indptr/"
-                f".shape; found {sorted(keys)})"
-            )
-        x = _matrix(z, keys, names[0], sep)
-        if x is None and sep == "_":
-            x = _matrix(z, keys, "attr_matrix", sep)
-        labels = _matrix(z, keys, names[1], sep)
-    if x is not None and x.shape[0] != adj.shape[0]:
-        raise ValueError(f"{path}: {x.shape[0]} feature rows for {adj.shape[0]} nodes")
-    return adj, x, labels
+    if node_key not in ("label", "id"):
+        raise ValueError(f"node_key must be 'label' or 'id', got {node_key!r}")
+    try:
+        graph = nx.read_gml(path, label=node_key)
+    except (nx.NetworkXError, ValueError, UnicodeDecodeError) as err:
+        hint = " (pass node_key='id')" if "label" in str(err) else ""
+        raise ValueError(f"{path}: not a valid GML graph: {err}{hint}") from err
+    with _naming(path):
+        return from_networkx(
+            graph,
+            label_attr,
+            feature_attr,
+            name=name or Path(path).stem,
+            feature_kind=feature_kind,
+            feature_dim=feature_dim,
+        )
 
 
 def from_npz(
@@ -360,11 +343,12 @@ def from_npz(
     """
     adj, x, labels = read_npz_arrays(path)
     x, kind = choose_features(x, feature_kind, str(path), from_file=True)
-    return from_arrays(
-        adjacency=adj,
-        x=x,
-        y=labels,
-        name=name or Path(path).stem,
-        feature_kind=kind,
-        feature_dim=feature_dim,
-    )
+    with _naming(path):
+        return from_arrays(
+            adjacency=adj,
+            x=x,
+            y=labels,
+            name=name or Path(path).stem,
+            feature_kind=kind,
+            feature_dim=feature_dim,
+        )
