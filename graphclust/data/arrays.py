@@ -122,6 +122,27 @@ def _labels(y: Any, num_nodes: int) -> dict[str, Any]:
     return {"y": codes, "label_names": classes, "num_classes": len(classes)}
 
 
+def _index_array(edge_index: Any) -> Any:
+    """``edge_index`` as a tensor or an int64 array; anything but integer node indices
+    below 2**63 (floats, strings, ids too large for int64) is refused here, by name."""
+    if isinstance(edge_index, torch.Tensor):
+        return edge_index.detach().cpu()  # check_edge_index explains a wrong dtype
+    try:
+        edges = np.asarray(edge_index)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"edge_index must be a [2, E] array of node indices ({err})") from err
+    if edges.size == 0:
+        return edges.astype(np.int64).reshape(2, 0) if edges.ndim < 2 else edges.astype(np.int64)
+    too_big = edges.dtype == np.uint64 and int(edges.max()) > np.iinfo(np.int64).max
+    if edges.dtype.kind not in "iu" or too_big:
+        raise TypeError(
+            f"edge_index must hold integer node indices 0..N-1 below 2**63, got dtype "
+            f"{edges.dtype}; for arbitrary ids (strings, huge or sparse integers) use "
+            "from_edge_list or from_networkx, which number nodes 0..N-1 and keep the ids"
+        )
+    return edges.astype(np.int64)
+
+
 def from_arrays(
     edge_index: Any = None,
     adjacency: Any = None,
@@ -147,7 +168,14 @@ def from_arrays(
         y: [N] labels of any type (-1/NaN/None: unlabelled), or an [N, C] 0/1
             membership matrix (overlapping ground truth: ``data.y_overlap`` plus a
             hard ``y`` from :func:`membership_to_labels`).
-        num_nodes: N; default from the adjacency, else x, else y, else max index + 1.
+        num_nodes: N; default from the adjacency, else x, else y, else max index + 1
+            (indices are node numbers here: a huge index means that many nodes; for
+            sparse or arbitrary ids use :func:`~graphclust.data.readers.from_edge_list`
+            or :func:`~graphclust.data.readers.from_networkx`, which remap them).
+
+    Raises:
+        TypeError: ``edge_index`` does not hold integers below 2**63.
+        ValueError: no nodes, a non-square adjacency, or sizes that disagree.
         name: ``data.name``.
         feature_kind: features when ``x`` is None (None/"auto": placeholders with a
             warning; "identity" | "degree" | "laplacian" | "randomwalk").
@@ -158,8 +186,7 @@ def from_arrays(
     if adjacency is not None:
         edges, num_nodes = _edges_of(adjacency, num_nodes)
     else:
-        edges = edge_index.detach().cpu() if isinstance(edge_index, torch.Tensor) else edge_index
-        edges = np.asarray(edges)
+        edges = _index_array(edge_index)
         if num_nodes is None:
             if x is not None:
                 num_nodes = int(x.shape[0])
@@ -167,6 +194,13 @@ def from_arrays(
                 num_nodes = int(np.shape(y)[0]) if not sp.issparse(y) else y.shape[0]
             else:
                 num_nodes = int(edges.max()) + 1 if edges.size else 0
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)):
+        raise TypeError(f"num_nodes must be an integer, got {num_nodes!r}")
+    if num_nodes < 1:
+        raise ValueError(
+            f"graph {name!r} has no nodes (num_nodes={num_nodes}): give a non-empty "
+            "edge_index or adjacency, or x/y/num_nodes for a graph of isolated nodes"
+        )
     x, kind = choose_features(x, feature_kind, f"graph {name!r}")
     return finalize_graph(
         edges,

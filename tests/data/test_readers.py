@@ -330,3 +330,192 @@ def test_check_graph_warns_on_placeholder_features() -> None:
     assert _no_warning_matching(record, "placeholder")
     with pytest.warns(UserWarning, match="placeholder identity features"):
         KMeans(n_clusters=2, seed=0).fit(karate)
+
+
+# -- issue 24: readers name the file and line, treat ids exactly, cap memory by the
+# number of distinct ids, and refuse malformed files with a clear ValueError/TypeError.
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _csr_npz(path: Path, **overrides) -> Path:
+    adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    arrays = {
+        "adj_data": adj.data,
+        "adj_indices": adj.indices,
+        "adj_indptr": adj.indptr,
+        "adj_shape": np.array(adj.shape),
+        "labels": np.array([0, 1, 0]),
+    }
+    np.savez(path, **{**arrays, **overrides})
+    return path
+
+
+def test_empty_files_say_the_file_is_empty(tmp_path: Path) -> None:
+    for text in ("", "# only a comment\n\n   \n"):
+        path = _write(tmp_path / "g.txt", text)
+        with pytest.raises(ValueError, match=rf"{path}: the edge file is empty"):
+            from_edge_list(path)
+    edges = _write(tmp_path / "e.txt", "0 1\n1 2\n")
+    labels = _write(tmp_path / "y.txt", "")
+    with pytest.raises(ValueError, match=rf"{labels}: the labels file is empty"):
+        from_edge_list(edges, labels=labels)
+    empty = _write(tmp_path / "g.npz", "")
+    with pytest.raises(ValueError, match=rf"{empty}: the file is empty"):
+        from_npz(empty)
+    from graphclust.data.arrays import from_arrays
+
+    with pytest.raises(ValueError, match="has no nodes"):
+        from_arrays(edge_index=np.zeros((2, 0), dtype=np.int64))
+
+
+def test_integer_ids_are_exact_at_any_size(tmp_path: Path) -> None:
+    big = 2**64 + 1  # beyond int64 and uint64; 2**64 + 1 and 2**64 must stay two nodes
+    path = _write(tmp_path / "g.txt", f"{big} {2**64}\n{2**63} -7\n-7 {big}\n")
+    labels = _write(tmp_path / "y.txt", f"{2**63} a\n-7 b\n{2**64} a\n{big} b\n")
+    data = from_edge_list(path, labels=labels, feature_kind="identity")
+    assert data.node_ids == [-7, 2**63, 2**64, big]  # increasing order, Python ints
+    assert _edge_set(data) == _undirected({(3, 2), (1, 0), (0, 3)})
+    assert data.y.tolist() == [1, 0, 0, 1]
+    with pytest.raises(ValueError, match=rf"{path}:1: node id {big} is outside 0..9"):
+        from_edge_list(path, num_nodes=10)
+    from graphclust.data.arrays import from_arrays
+
+    with pytest.raises(TypeError, match="below 2\\*\\*63"):
+        from_arrays(edge_index=[[0, 1], [1, 2**64]])
+
+
+def test_sparse_ids_cost_memory_by_distinct_count(tmp_path: Path) -> None:
+    # one id of 5e7 used to mean N = 5e7 + 1 nodes with [N, 64] degree features (12.8 GB)
+    path = _write(tmp_path / "g.txt", "0 50000000\n50000000 7\n")
+    feats = _write(tmp_path / "x.txt", "1 0\n0 1\n1 1\n")  # node order = increasing id
+    data = from_edge_list(path, features=feats)
+    assert data.num_nodes == 3 and data.node_ids == [0, 7, 50_000_000]
+    assert _edge_set(data) == _undirected({(0, 2), (2, 1)})
+    assert data.x.tolist() == [[1, 0], [0, 1], [1, 1]]
+    by_id = from_edge_list(path, labels={0: "a", 7: "b", 50_000_000: "a"}, feature_kind="degree")
+    assert by_id.y.tolist() == [0, 1, 0]
+    # dense ids 0..N-1 keep node i = id i, without node_ids
+    dense = from_edge_list(_write(tmp_path / "d.txt", "2 0\n1 2\n"), feature_kind="degree")
+    assert not hasattr(dense, "node_ids") and _edge_set(dense) == _undirected({(2, 0), (1, 2)})
+
+
+def test_distinct_tokens_never_merge_and_the_id_type_never_switches_silently(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path / "g.txt", "1 01\n01 +1\n1.0 1\n")
+    # int("01") == int("+1") == 1 merged three tokens into one node before
+    with pytest.warns(UserWarning, match=r"read as strings because line 1 has '01'"):
+        data = from_edge_list(path, feature_kind="identity")
+    assert data.node_ids == ["1", "01", "+1", "1.0"]
+    assert _edge_set(data) == _undirected({(0, 1), (1, 2), (3, 0)})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # asked for text: no warning
+        assert from_edge_list(path, id_type="str", feature_kind="identity").num_nodes == 4
+    with pytest.raises(ValueError, match=rf"{path}:1: node id '01' is not a canonical"):
+        from_edge_list(path, id_type="int")
+    # a mixed file is strings throughout (before: ints and strings side by side)
+    mixed = from_edge_list(_write(tmp_path / "m.txt", "a 2\n2 3\n"), id_type="str")
+    assert mixed.node_ids == ["a", "2", "3"]
+
+
+def test_label_and_feature_rows_of_mixed_width_name_file_and_line(tmp_path: Path) -> None:
+    edges = _write(tmp_path / "e.txt", "0 1\n1 2\n")
+    labels = _write(tmp_path / "y.txt", "0 a\n1\n2 b\n")
+    with pytest.raises(ValueError, match=rf"{labels}:2: 1 columns, but line 1 has 2"):
+        from_edge_list(edges, labels=labels)
+    feats = _write(tmp_path / "x.txt", "1 2\n3 4 5\n6 7\n")
+    with pytest.raises(ValueError, match=rf"{feats}:2: 3 columns"):
+        from_edge_list(edges, features=feats)
+    feats = _write(tmp_path / "x.txt", "1 2\n3 oops\n6 7\n")
+    with pytest.raises(ValueError, match=rf"{feats}:2: features must be numbers"):
+        from_edge_list(edges, features=feats)
+
+
+def test_id_keyed_files_name_unknown_and_repeated_ids(tmp_path: Path) -> None:
+    edges = _write(tmp_path / "e.txt", "a b\nb c\n")
+    labels = _write(tmp_path / "y.txt", "a 1\nb 2\nzed 1\nc 2\n")
+    with pytest.raises(ValueError, match=rf"{labels}:3: node 'zed' is not a node of"):
+        from_edge_list(edges, labels=labels)
+    labels = _write(tmp_path / "y.txt", "a 1\nb 2\na 1\n")
+    with pytest.raises(ValueError, match=rf"{labels}:3: a second labels row .* line 1"):
+        from_edge_list(edges, labels=labels)
+    labels = _write(tmp_path / "y.txt", "a 1\nb 2\n")
+    with pytest.raises(ValueError, match=rf"{labels}: labels missing for 1 of 3 nodes"):
+        from_edge_list(edges, labels=labels)
+    short = _write(tmp_path / "s.txt", "0 1\n2\n")
+    with pytest.raises(ValueError, match=rf"{short}:2: an edge line needs two node ids"):
+        from_edge_list(short)
+    binary = tmp_path / "b.txt"
+    binary.write_bytes(b"0 1\n1 2\n\xff\xfe 3\n")
+    with pytest.raises(ValueError, match=rf"{binary}:3: not UTF-8 text"):
+        from_edge_list(binary)
+
+
+@pytest.mark.parametrize(
+    ("override", "why"),
+    [
+        ({"adj_indptr": np.array([0, 1, 3])}, "indptr has 3 entries for 3 rows"),
+        ({"adj_indices": np.array([1, 0, 5, 1])}, "column index lies outside 0..2"),
+        ({"adj_indptr": np.array([0, 1, 3, 3])}, "indptr ends at 3 but there are 4"),
+        ({"adj_indptr": np.array([0, 3, 1, 4])}, "never decrease"),
+        ({"adj_shape": np.array([3, 3, 1])}, "shape must be two non-negative"),
+        ({"adj_indices": np.array([1.0, 0.0, 2.0, 1.0])}, "must be integers"),
+    ],
+)
+def test_npz_with_an_inconsistent_csr_is_refused(tmp_path: Path, override, why) -> None:
+    path = _csr_npz(tmp_path / "g.npz", **override)
+    with pytest.raises(ValueError, match=rf"{path}: adj is not a valid CSR matrix: .*{why}"):
+        from_npz(path)
+
+
+def test_npz_labels_must_match_the_nodes(tmp_path: Path) -> None:
+    path = _csr_npz(tmp_path / "g.npz", labels=np.array([0, 1]))
+    with pytest.raises(ValueError, match=rf"{path}: labels of shape \[2\] for 3 nodes"):
+        from_npz(path, feature_kind="identity")
+
+
+def test_files_that_are_not_npz_are_refused_without_unpickling(tmp_path: Path) -> None:
+    text = _write(tmp_path / "text.npz", "0 1\n1 2\n")
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.zeros(3))
+    pickled = tmp_path / "obj.npz"
+    import pickle
+
+    pickled.write_bytes(pickle.dumps({"adj_data": [1]}))
+    for path in (text, npy, pickled):
+        with pytest.raises(ValueError, match=rf"{path}: not an npz archive"):
+            from_npz(path)
+
+
+def test_from_networkx_refuses_what_is_not_a_graph() -> None:
+    for value in ([(0, 1), (1, 2)], {0: [1]}, None):
+        with pytest.raises(TypeError, match="graph must be a networkx Graph"):
+            from_networkx(value)
+    with pytest.raises(ValueError, match="has no nodes"):
+        from_networkx(nx.Graph())
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "input contains no graph"),
+        ('graph [ node [ id 0 label "a" ] node [ id 1 label "a" ] ]', "duplicated"),
+        ('graph [ node [ id 0 label "a" ] edge [ source 0 target 5 ] ]', "undefined target"),
+        ("graph [ node [ id 0 ", "expected"),
+    ],
+)
+def test_gml_errors_are_value_errors_naming_the_file(tmp_path: Path, text, why) -> None:
+    path = _write(tmp_path / "g.gml", text)
+    with pytest.raises(ValueError, match=rf"{path}: not a valid GML graph: .*{why}"):
+        from_gml(path)
+
+
+def test_gml_attribute_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "g.gml"
+    nx.write_gml(nx.path_graph(3), path)
+    with pytest.raises(ValueError, match=rf"{path}: .*attribute 'club' missing"):
+        from_gml(path, label_attr="club")
