@@ -46,6 +46,12 @@ Differences from the released code, all deliberate:
   Memory: ``O(B * (width + nnz per row of S))`` for a step, plus ``N (d + K)`` floats
   for the cache and targets, beside the inputs ``x`` and ``S`` themselves.
 
+- ``checkpoint``: the training state (autoencoder, centroids, Adam, mini-batch order,
+  random streams, the best state so far and its score, ``history_``, the pre-training
+  snapshots still to train from) is saved every ``checkpoint_every`` epochs, and a fit
+  given an existing checkpoint of the same data and parameters resumes from it and ends
+  with the result of an uninterrupted fit (bit for bit on a CPU).
+
 Only the ratio ``alpha / beta`` and ``lr`` matter with Adam (it is invariant to a
 common scale of the loss), so the released settings (0.5, 0.5) and (2, 2) coincide.
 """
@@ -54,6 +60,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -71,6 +78,7 @@ from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
 from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.checkpoints import ResumableFit, check_checkpoint_params
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
 from graphclust.nn.gcn import GCNAutoencoder
@@ -115,6 +123,9 @@ class PamC(BaseClusterer):
             lost all its nodes onto the farthest embedding; ``"keep"`` leaves it empty
             (the released code).
         n_init: k-means restarts for the centroids.
+        checkpoint: file to save the training state to and resume from (``None``: no
+            checkpoint); a checkpoint of other data or other parameters is refused.
+        checkpoint_every: epochs between checkpoints (the last epoch is always saved).
         seed: random seed.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
 
@@ -150,6 +161,8 @@ class PamC(BaseClusterer):
         selection_score: str = "modularity",
         empty_clusters: str = "restart",
         n_init: int = 20,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 1,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -173,6 +186,8 @@ class PamC(BaseClusterer):
         self.selection_score = selection_score
         self.empty_clusters = empty_clusters
         self.n_init = n_init
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
         self.seed = seed
         self.device = device
 
@@ -207,6 +222,7 @@ class PamC(BaseClusterer):
             positive_float(getattr(self, name), name)
         for name in ("alpha", "beta"):
             non_negative_float(getattr(self, name), name)
+        check_checkpoint_params(self.checkpoint, self.checkpoint_every)
 
     # -- training --------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
@@ -223,24 +239,55 @@ class PamC(BaseClusterer):
                 stacklevel=4,
             )
         influence = influence_matrix(edge_index, data.num_nodes, self.order)
-        model, snapshots = self._pretrained_autoencoder(x, edge_index)
-        finals = {}
-        for length, state in snapshots.items():
-            model.load_state_dict(state)
+        cls = Autoencoder if self.encoder == "mlp" else GCNAutoencoder
+        model = cls(x.size(1), tuple(self.hidden), self.latent_dim).to(device)
+        centroids = torch.nn.Parameter(torch.zeros(self.n_clusters, self.latent_dim, device=device))
+        optimizer = torch.optim.Adam(list(model.encoder.parameters()) + [centroids], lr=self.lr)
+        generator = torch.Generator()  # node order of the mini-batch mode
+        holder = torch.nn.ParameterDict({"centroids": centroids})
+        stateful = {"model": model, "centroids": holder, "optimizer": optimizer}
+        run = ResumableFit(self, data.x, data.edge_index)
+        resumed = run.load(stateful, generator)
+        done, current, finals = 0, None, {}
+        if resumed is None:
+            snapshots = self._pretrain(model, x, edge_index)
+        else:
+            done, extra = resumed
+            current, snapshots, finals = extra["candidate"], extra["snapshots"], extra["finals"]
+            self.pretrain_history_, self._best_score = extra["pretrain_history"], extra["score"]
+            if extra["best"] is not None:
+                self._best = extra["best"]
+
+        def save(epochs_done: int) -> None:
+            later = {k: v for k, v in snapshots.items() if k > self._candidate}
+            extra = {"candidate": self._candidate, "snapshots": later, "finals": finals}
+            extra.update(pretrain_history=self.pretrain_history_, score=self._best_score)
+            extra["best"] = getattr(self, "_best", None)
+            run.save(epochs_done, self.epochs, stateful, generator, extra)
+
+        for length in self._pretrain_lengths():
+            if length in finals:  # trained before the checkpoint was written
+                continue
             self._candidate = length
-            self.log(candidate_pretrain_epochs=length)
-            z0 = encode_in_chunks(model, x, edge_index=edge_index)
-            centroids = torch.nn.Parameter(self._kmeans_centroids(z0).to(device))
-            params = list(model.encoder.parameters()) + [centroids]
-            optimizer = torch.optim.Adam(params, lr=self.lr)
+            if length != current:
+                model.load_state_dict(snapshots[length])
+                self.log(candidate_pretrain_epochs=length)
+                z0 = encode_in_chunks(model, x, edge_index=edge_index)
+                with torch.no_grad():
+                    centroids.copy_(self._kmeans_centroids(z0))
+                optimizer.state.clear()  # a fresh Adam for each candidate
+                generator.manual_seed(self.seed)
+                done = 0
             if self.batch_size is None:
                 final = self._train_full_batch(
-                    model, centroids, optimizer, x, edge_index, influence
+                    model, centroids, optimizer, x, edge_index, influence, done, save
                 )
             else:
-                final = self._train_minibatch(model, centroids, optimizer, x, influence)
+                final = self._train_minibatch(
+                    model, centroids, optimizer, x, influence, generator, done, save
+                )
             self._evaluate(self.epochs, *final)
-            finals[length] = final
+            finals[length] = tuple(t.cpu() for t in final)
         self._finish(finals)
         del self._graph, self._candidate
 
@@ -254,10 +301,8 @@ class PamC(BaseClusterer):
             _check_int(value, "pretrain_epochs", low=0)
         return tuple(sorted(set(int(v) for v in lengths)))
 
-    def _pretrained_autoencoder(self, x: torch.Tensor, edge_index: torch.Tensor):
-        """One pre-training run and a copy of its weights at each candidate length."""
-        cls = Autoencoder if self.encoder == "mlp" else GCNAutoencoder
-        model = cls(x.size(1), tuple(self.hidden), self.latent_dim).to(x.device)
+    def _pretrain(self, model: torch.nn.Module, x: torch.Tensor, edge_index: torch.Tensor):
+        """Pre-train ``model``; a copy of its weights at each candidate length."""
         lengths = self._pretrain_lengths()
         snapshots = {}
 
@@ -276,7 +321,7 @@ class PamC(BaseClusterer):
             seed=self.seed,
             on_epoch_end=snapshot,
         )
-        return model, snapshots
+        return snapshots
 
     def _kmeans_centroids(self, z: torch.Tensor) -> torch.Tensor:
         z = z.detach().cpu().double()
@@ -285,10 +330,13 @@ class PamC(BaseClusterer):
     def _assignment(self, q: torch.Tensor) -> torch.Tensor:
         return q if self.meta_nodes == "soft" else q.detach().argmax(dim=1)
 
-    def _train_full_batch(self, model, centroids, optimizer, x, edge_index, influence) -> tuple:
-        """Train full batch; returns the final ``(q, z, centroids)``."""
+    def _train_full_batch(
+        self, model, centroids, optimizer, x, edge_index, influence, start: int, save: Callable
+    ) -> tuple:
+        """Train full batch from epoch ``start``, ``save(epochs_done)`` after each epoch;
+        returns the final ``(q, z, centroids)``."""
         model.train()
-        for epoch in range(self.epochs):
+        for epoch in range(start, self.epochs):
             z = model.encode(x, edge_index)
             check_finite(z, "PamC embeddings (training diverged)", epoch)
             self._restart_empty(z.detach(), centroids, optimizer)
@@ -313,18 +361,21 @@ class PamC(BaseClusterer):
                 positive=positive.detach(),
                 negative=negative.detach(),
             )
+            save(epoch + 1)
         model.eval()
         with torch.no_grad():
             z = model.encode(x, edge_index)
             q = student_t_assignment(z, centroids)
         return q, z, centroids.detach()
 
-    def _train_minibatch(self, model, centroids, optimizer, x, influence) -> tuple:
-        """Train on node batches; returns the final ``(q, z, centroids)``."""
+    def _train_minibatch(
+        self, model, centroids, optimizer, x, influence, generator, start: int, save: Callable
+    ) -> tuple:
+        """Train on node batches (order drawn from ``generator``) from epoch ``start``,
+        ``save(epochs_done)`` after each epoch; returns the final ``(q, z, centroids)``."""
         n, device = x.size(0), x.device
-        generator = torch.Generator().manual_seed(self.seed)
         position = torch.full((n,), -1, dtype=torch.long, device=device)
-        for epoch in range(self.epochs + 1):
+        for epoch in range(start, self.epochs + 1):
             model.eval()
             with torch.no_grad():
                 cache = encode_in_chunks(model, x, chunk_size=max(self.batch_size, 8192))
@@ -368,6 +419,7 @@ class PamC(BaseClusterer):
                 weight = batch.numel() / n
                 parts += weight * torch.stack([loss, kl, positive, negative]).detach()
             self.log(loss=parts[0], kl=parts[1], positive=parts[2], negative=parts[3])
+            save(epoch + 1)
         return q_all, cache, centroids.detach()
 
     @torch.no_grad()
