@@ -12,6 +12,13 @@ Small pieces, no framework:
   schedule per step, finite-loss check, checkpointed state, hooks for what differs:
   SwAV's prototype freezing, the prototype re-normalisation).
 - :class:`RunningMeans`, :func:`warmup_cosine`: per-epoch loss means, the LR schedule.
+
+Data-parallel training (``group`` argument of :func:`optimize`; the pieces are in
+:mod:`graphclust.utils.distributed`, the guide in docs/distributed.md): every rank
+iterates the same global batches and computes on its share, the step runs inside
+``DistributedDataParallel`` (gradients averaged over ranks), logged values are
+averaged over ranks, only rank 0 writes checkpoints and shows progress, and the net
+leaves with rank 0's parameters and buffers on every rank.
 """
 
 from __future__ import annotations
@@ -27,9 +34,22 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from graphclust.assign.dist import ProcessGroup, world_size
+from graphclust.utils.distributed import (
+    ShardedBatches,
+    all_reduce_mean,
+    broadcast_module_,
+    check_same,
+    is_main,
+    synced_batch_norm,
+    wrap_ddp,
+)
+
 # Hyper-parameters that do not change what a run computes, so a checkpoint written
 # under other values of them may be resumed.
-_RUN_ONLY_PARAMS = frozenset({"checkpoint", "checkpoint_every", "progress", "device"})
+_RUN_ONLY_PARAMS = frozenset(
+    {"checkpoint", "checkpoint_every", "progress", "device", "distributed"}
+)
 
 
 def progress(iterable: Iterable, enabled: bool, desc: str, **kwargs: Any) -> Iterable:
@@ -74,18 +94,23 @@ def train_epochs(
     checkpointer: Checkpointer,
     generator: torch.Generator | None,
     desc: str,
+    group: ProcessGroup | None = None,
 ) -> None:
     """Run ``run_epoch(epoch)`` for the epochs not done yet, resuming from a checkpoint.
 
     ``run_epoch`` trains one epoch and returns its mean losses (with a ``"loss"`` key);
     they are appended to ``estimator.history_`` with the epoch index, shown on the bar,
-    and the whole state is checkpointed when due.
+    and the whole state is checkpointed when due. Under a process ``group`` every rank
+    reads the checkpoint (it must be on a file system they share: a rank that resumes
+    from another epoch than rank 0 is an error), and only rank 0 shows the bar.
     """
     start = 0
     resumed = checkpointer.load(stateful, generator)
     if resumed is not None:
         start, estimator.history_, _ = resumed
-    bar = progress(range(start, epochs), estimator.progress, desc, initial=start, total=epochs)
+    check_same(start, "resumed epoch (is the checkpoint on a file system every rank reads?)", group)
+    show = estimator.progress and is_main(group)
+    bar = progress(range(start, epochs), show, desc, initial=start, total=epochs)
     for epoch in bar:
         means = run_epoch(epoch)
         estimator.log(epoch=epoch, **means)
@@ -114,6 +139,7 @@ def optimize(
     before_update: Callable[[int], None] | None = None,
     after_update: Callable[[], None] | None = None,
     extra_state: Mapping[str, Any] | None = None,
+    group: ProcessGroup | None = None,
 ) -> None:
     """Train ``net`` for ``estimator.epochs`` epochs over ``batches``, resumably.
 
@@ -137,11 +163,23 @@ def optimize(
         data: the training input, fingerprinted so a checkpoint of other data is refused.
         generator: the loop's random generator (checkpointed with the rest).
         desc: name on the progress bar and in error messages.
+        group: process group to train data-parallel over (``None``: this process).
+            ``batches`` then yields the *global* batches, the same on every rank (a
+            generator seeded alike), of ``batches.batch_size`` rows, a multiple of the
+            group size; each rank runs ``step`` on its share inside
+            ``DistributedDataParallel``. ``step`` must use every parameter of ``net``
+            (DDP's default) and must reduce over ``group`` whatever global statistic
+            it needs (e.g. ``sinkhorn(..., group=group)``). ``extra_state`` is per rank
+            and only rank 0's copy is checkpointed.
     """
     # Imported here, not at the top: estimators built on this module (SwAV, SIGMA) may be
     # registered in graphclust.methods, and a top-level import would then be circular.
     from graphclust.methods.base import check_finite
 
+    distributed = world_size(group) > 1
+    if distributed:
+        check_same(estimator.seed, "seed", group)
+        batches = ShardedBatches(batches, batches.batch_size, group)
     steps_per_epoch = len(batches)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -150,19 +188,26 @@ def optimize(
         ),
     )
     stateful = {"net": net, "optimizer": optimizer, "scheduler": scheduler, **(extra_state or {})}
+    config = {**estimator.get_params(), "input": input_fingerprint(data)}
+    if distributed:
+        # A checkpoint holds rank 0's share of per-rank state (queues): resume under
+        # the same number of processes only.
+        config["world_size"] = world_size(group)
     ckpt = Checkpointer(
         estimator.checkpoint,
-        {**estimator.get_params(), "input": input_fingerprint(data)},
+        config,
         estimator.checkpoint_every,
         ignore=getattr(estimator, "readout_params", ()),
+        write=is_main(group),
     )
 
     def run_epoch(epoch: int) -> dict[str, float]:
-        net.train()
+        trainer.train()
         meter = RunningMeans()
         for i, batch in enumerate(batches):
-            parts = step(epoch, batch)
-            check_finite(parts["loss"], f"{desc} loss", epoch)
+            parts = trainer(epoch, batch)
+            logged = all_reduce_mean(parts, group) if distributed else parts
+            check_finite(logged["loss"], f"{desc} loss", epoch)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
             if before_update is not None:
@@ -171,10 +216,29 @@ def optimize(
             scheduler.step()
             if after_update is not None:
                 after_update()
-            meter.add(parts)
+            meter.add(logged)
         return meter.means()
 
-    train_epochs(estimator, estimator.epochs, run_epoch, stateful, ckpt, generator, desc)
+    with synced_batch_norm(net, group):
+        # DDP averages gradients of what runs inside its forward: the whole step does.
+        trainer = wrap_ddp(_StepModule(net, step), group)
+        train_epochs(estimator, estimator.epochs, run_epoch, stateful, ckpt, generator, desc, group)
+    if distributed:
+        # DDP keeps parameters equal, not buffers: each rank's BatchNorm statistics
+        # ran on its share (CPU) since the last broadcast; leave with rank 0's.
+        broadcast_module_(net, group)
+
+
+class _StepModule(torch.nn.Module):
+    """``net`` with a training step as its forward, so DDP sees the whole step."""
+
+    def __init__(self, net: torch.nn.Module, step: Callable[[int, Any], Any]) -> None:
+        super().__init__()
+        self.net = net
+        self._step = step
+
+    def forward(self, epoch: int, batch: Any) -> Any:
+        return self._step(epoch, batch)
 
 
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -219,6 +283,8 @@ class Checkpointer:
         ignore: configuration keys that do not change training (how labels are read out
             of a trained model): neither saved nor compared, on either side, so a
             finished run can be read out again with other settings.
+        write: whether this process writes the file (``False`` on the ranks other than
+            0 of a distributed run: they read it on resume but never write it).
     """
 
     def __init__(
@@ -227,6 +293,7 @@ class Checkpointer:
         config: Mapping[str, Any],
         every: int = 1,
         ignore: Iterable[str] = (),
+        write: bool = True,
     ):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
@@ -234,6 +301,7 @@ class Checkpointer:
         self.ignore = _RUN_ONLY_PARAMS | frozenset(ignore)
         self.config = {k: v for k, v in config.items() if k not in self.ignore}
         self.every = every
+        self.write = write
 
     def load(
         self,
@@ -285,7 +353,7 @@ class Checkpointer:
         Returns:
             Whether a checkpoint was written.
         """
-        if self.path is None or (epoch % self.every and epoch != total_epochs):
+        if not self.write or self.path is None or (epoch % self.every and epoch != total_epochs):
             return False
         payload = {
             "config": self.config,

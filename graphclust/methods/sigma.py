@@ -22,6 +22,12 @@ Input contract: ``fit(clips)`` takes clips ``[N, T, C, H, W]`` (or ``[N, T, H, W
 (mean of the encoder tokens over the unmasked clip, the representation that linear
 probes and clustering read) and ``labels_`` (k-means on them, ``n_clusters``).
 Conventions otherwise as :class:`~graphclust.methods.base.BaseClusterer`.
+
+Data-parallel training (``distributed``, docs/distributed.md): under ``torchrun`` every
+rank draws the same global batch of ``batch_size`` clips and masks and trains on its
+share inside DDP; each Sinkhorn batch is the hidden tubes of the whole global batch
+(marginals reduced over the group), so the codes are those one process computes; the
+fitted embeddings and labels are rank 0's on every rank.
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
 from graphclust.training import optimize
+from graphclust.utils.distributed import (
+    ProcessGroup,
+    all_reduce_sum_,
+    broadcast_tensors,
+    resolve_group,
+)
 
 _TARGETS = ("sigma", "pixels")
 
@@ -94,7 +106,9 @@ class SIGMA(BaseClusterer):
         temperature, epsilon, sinkhorn_iters: SIGMA's 0.1, 0.05, 10.
         epochs, batch_size, lr, weight_decay, warmup_epochs: AdamW, warm-up + cosine.
         kmeans_n_init: restarts of the final k-means.
-        checkpoint, checkpoint_every, progress, seed, device: as in :class:`SwAV`.
+        checkpoint, checkpoint_every, progress, distributed, seed, device: as in
+            :class:`~graphclust.methods.swav.SwAV` (``batch_size`` is the global batch
+            under ``distributed``).
     """
 
     requires_features: ClassVar[bool] = True
@@ -127,6 +141,7 @@ class SIGMA(BaseClusterer):
         checkpoint: str | None = None,
         checkpoint_every: int = 1,
         progress: bool = True,
+        distributed: bool | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -154,6 +169,7 @@ class SIGMA(BaseClusterer):
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
+        self.distributed = distributed
         self.seed = seed
         self.device = device
 
@@ -199,6 +215,7 @@ class SIGMA(BaseClusterer):
     def _fit(self, clips: torch.Tensor, device: torch.device) -> None:
         self._device = device
         self._clip_shape = tuple(clips.shape[1:])
+        group = resolve_group(self.distributed)
         generator = torch.Generator().manual_seed(self.seed)
         batches = VideoTubeAdapter(
             clips,
@@ -226,21 +243,27 @@ class SIGMA(BaseClusterer):
             net,
             optimizer,
             batches,
-            lambda epoch, batch: self._step(net, batch),
+            lambda epoch, batch: self._step(net, batch, group),
             clips,
             generator,
             f"SIGMA[{self.target}]",
             # The pixel target has no prototypes to keep on the unit sphere.
             after_update=net.prototypes.normalize_ if self.target == "sigma" else None,
+            group=group,
         )
         self.model_ = net.eval()
         self.embeddings_ = self._embed(clips, 256)
         self.labels_ = fit_kmeans(
             self.embeddings_, self.n_clusters, n_init=self.kmeans_n_init, seed=self.seed
         ).labels
+        # Every rank computed them from the same net; keep rank 0's exactly.
+        broadcast_tensors([self.embeddings_, self.labels_], group)
 
-    def _step(self, net: SIGMANet, batch: TubeBatch) -> dict[str, Any]:
-        """Loss of one masked batch (tokens ``[B, L, D]``, hidden positions ``[B, L_m]``)."""
+    def _step(
+        self, net: SIGMANet, batch: TubeBatch, group: ProcessGroup | None = None
+    ) -> dict[str, Any]:
+        """Loss of one masked batch (tokens ``[B, L, D]``, hidden positions ``[B, L_m]``;
+        this rank's share of the global batch under ``group``)."""
         tokens, visible, masked = batch.tokens, batch.visible, batch.masked
         predicted = net.decoder(net.encoder(tokens, visible), visible, masked)  # [B, Lm, o]
         target = normalize_tubes(gather_tokens(tokens, masked))  # [B, Lm, D]
@@ -254,11 +277,13 @@ class SIGMA(BaseClusterer):
         check_finite(s_psi, "SIGMA prototype scores (training diverged)")
         check_finite(s_phi, "SIGMA prototype scores (training diverged)")
         hard = self.codes == "hard"
-        q_psi = sinkhorn(s_psi, self.epsilon, self.sinkhorn_iters, hard=hard)
-        q_phi = sinkhorn(s_phi, self.epsilon, self.sinkhorn_iters, hard=hard)
+        q_psi = sinkhorn(s_psi, self.epsilon, self.sinkhorn_iters, hard=hard, group=group)
+        q_phi = sinkhorn(s_phi, self.epsilon, self.sinkhorn_iters, hard=hard, group=group)
         # symmetric_prediction_loss halves the sum (MGCA); SIGMA's loss is the plain sum.
         loss = 2.0 * symmetric_prediction_loss(s_psi, s_phi, q_psi, q_phi, self.temperature)
-        used = float(q_phi.argmax(dim=1).unique().numel()) / self.n_prototypes
+        # Prototypes used by the codes of the whole (global) batch.
+        counts = torch.bincount(q_phi.argmax(dim=1), minlength=self.n_prototypes)
+        used = float((all_reduce_sum_(counts, group) > 0).sum()) / self.n_prototypes
         return {"loss": loss, "prototypes_used": used}
 
     @torch.no_grad()

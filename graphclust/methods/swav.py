@@ -43,6 +43,13 @@ on the union of two kNN graphs: of the input images (flattened pixels, Euclidean
 of the embeddings (cosine). The input graph is a view the training did not shape: on
 USPS it keeps digit 0's two styles together where k-means on the embeddings splits
 them (experiments/swav/README.md). ``labels_`` is the one chosen by ``labels_from``.
+
+Data-parallel training (``distributed``, docs/distributed.md): under ``torchrun`` every
+rank draws the same global batch of ``batch_size`` images and crops and trains on its
+share inside DDP; the Sinkhorn codes are balanced over the whole global batch (its
+marginals reduced over the group), each rank queues its own share of past embeddings
+(``queue_size`` is the total over ranks), the optional graph term uses each rank's
+share of the batch only, and the fitted state is rank 0's on every rank.
 """
 
 from __future__ import annotations
@@ -73,6 +80,12 @@ from graphclust.methods.base import BaseClusterer
 from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
 from graphclust.nn.contrastive import influence_term, meta_node_term
 from graphclust.training import optimize
+from graphclust.utils.distributed import (
+    ProcessGroup,
+    broadcast_tensors,
+    resolve_group,
+    shard,
+)
 
 
 class SwAVNet(nn.Module):
@@ -135,6 +148,10 @@ class SwAV(BaseClusterer):
         checkpoint: file to save the run to and resume from (``None``: no checkpoint).
         checkpoint_every: epochs between checkpoints.
         progress: show a progress bar over epochs.
+        distributed: ``None`` (train data-parallel when ``torch.distributed`` is
+            initialised with several processes), ``True`` (require it) or ``False``
+            (this process alone); see :func:`graphclust.utils.distributed.resolve_group`.
+            ``batch_size`` is then the global batch, a multiple of the process count.
         seed, device: as in every method.
     """
 
@@ -184,6 +201,7 @@ class SwAV(BaseClusterer):
         checkpoint: str | None = None,
         checkpoint_every: int = 1,
         progress: bool = True,
+        distributed: bool | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -222,6 +240,7 @@ class SwAV(BaseClusterer):
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.progress = progress
+        self.distributed = distributed
         self.seed = seed
         self.device = device
 
@@ -292,6 +311,7 @@ class SwAV(BaseClusterer):
 
     def _fit(self, images: torch.Tensor, device: torch.device) -> None:
         self._device = device
+        group = resolve_group(self.distributed)
         generator = torch.Generator().manual_seed(self.seed)
         crops = MultiCrop(
             global_size=self.global_size,
@@ -322,12 +342,14 @@ class SwAV(BaseClusterer):
         ).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         queue = None
-        if self.queue_size:
-            queue = FeatureQueue(self.embedding_dim, self.queue_size).to(device)
+        # Each rank queues its share of the embeddings: ``queue_size`` in all.
+        own = shard(self.queue_size, group)
+        if own.stop > own.start:
+            queue = FeatureQueue(self.embedding_dim, own.stop - own.start).to(device)
 
         def step(epoch: int, batch) -> dict[str, torch.Tensor]:
             use_queue = queue if epoch >= self.queue_start_epoch else None
-            return self._step(net, batch, adapter, use_queue)
+            return self._step(net, batch, adapter, use_queue, group)
 
         optimize(
             self,
@@ -341,16 +363,38 @@ class SwAV(BaseClusterer):
             before_update=net.prototypes.cancel_gradients,
             after_update=net.prototypes.normalize_,
             extra_state={"queue": queue} if queue is not None else None,
+            group=group,
         )
         if self.recalibrate_bn:
             recalibrate_batch_norm(net, self._at_inference_size(images), self.batch_size, device)
         self.model_ = net.eval()
         self._finish(images)
+        self._share_fitted_state(group)
+
+    def _share_fitted_state(self, group: ProcessGroup | None) -> None:
+        """Every rank computed the fitted state from the same net; keep rank 0's (the
+        k-means of another rank could differ by non-deterministic GPU reductions)."""
+        fitted = [
+            self.embeddings_,
+            self.soft_assignments_,
+            self.prototype_labels_,
+            self.kmeans_labels_,
+        ]
+        if self.merged_labels_ is not None:
+            fitted.append(self.merged_labels_)
+        broadcast_tensors(fitted, group)
+        self.n_clusters_ = int(self.labels_.unique().numel())
 
     def _step(
-        self, net: SwAVNet, batch, adapter: ImageGraphAdapter, queue: FeatureQueue | None
+        self,
+        net: SwAVNet,
+        batch,
+        adapter: ImageGraphAdapter,
+        queue: FeatureQueue | None,
+        group: ProcessGroup | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Losses of one batch: swapped prediction over all crops, plus the graph term."""
+        """Losses of one batch (this rank's share of it under ``group``): swapped
+        prediction over all crops, plus the graph term."""
         views = batch.views
         b = views[0].shape[0]
         # Crops of one size go through the network together (one BN batch per size).
@@ -371,6 +415,7 @@ class SwAV(BaseClusterer):
                         self.epsilon,
                         self.sinkhorn_iters,
                         col_relax=self.sinkhorn_relax if h == 0 else None,
+                        group=group,
                     )
                     for t in range(2)
                 ]
