@@ -64,6 +64,8 @@ def build_estimator(spec: RunSpec, data: Data) -> BaseClusterer:
             )
         params["n_clusters"] = int(num_classes)
     estimator = cls()
+    if "progress" in estimator.get_params() and "progress" not in params:
+        params["progress"] = False  # the runner shows one bar for the whole suite
     estimator.set_params(**params)
     return estimator
 

@@ -129,6 +129,36 @@ def _check_names(suite: Suite, source: str) -> None:
             raise ValueError(f"{source}: unknown dataset {entry.name!r}; known: {known}")
 
 
+#: ``graphclust bench`` with no arguments: the baselines and the toolkit's own graph
+#: methods at a quick setting (a short training, DAG's "cpu" preset) on the embedded data,
+#: so the first command shows what the toolkit is for in about two minutes on 2 CPU cores.
+#: Named on the command line (``--methods pamc``), a method runs at its full defaults.
+QUICK_METHODS: tuple[Entry, ...] = (
+    Entry("kmeans"),
+    Entry("spectral"),
+    Entry("louvain"),
+    Entry("pamc", {"hidden": [128, 128, 256], "pretrain_epochs": 10, "epochs": 20}),
+    Entry("dag", {"preset": "cpu", "epochs": 40, "eval_every": 20}),
+)
+QUICK_DATASETS: tuple[str, ...] = ("karate", "digits", "sbm", "lfr")
+
+
+def quick_suite(seeds: int | list[int] = 3, datasets: list[str] | None = None) -> Suite:
+    """The default suite of ``graphclust bench``: :data:`QUICK_METHODS` on ``datasets``
+    (default :data:`QUICK_DATASETS`, embedded data that need no download)."""
+    names = list(QUICK_DATASETS) if datasets is None else datasets
+    suite = Suite(
+        name="quick",
+        methods=list(QUICK_METHODS),
+        datasets=[_parse_entry(d, "dataset", "--datasets") for d in names if d.strip()],
+        seeds=_parse_seeds(seeds, "--seeds"),
+    )
+    if not suite.datasets:
+        raise ValueError("a suite needs at least one dataset")
+    _check_names(suite, "the quick suite")
+    return suite
+
+
 def make_suite(
     methods: list[str], datasets: list[str], seeds: int | list[int], name: str = "cli"
 ) -> Suite:

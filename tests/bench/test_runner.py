@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from graphclust.bench.runner import RESULTS_FILE, read_records, run_suite
-from graphclust.bench.suite import load_suite, make_suite
+from graphclust.bench.runner import RESULTS_FILE, build_estimator, read_records, run_suite
+from graphclust.bench.suite import QUICK_DATASETS, load_suite, make_suite, quick_suite
 from graphclust.bench.table import format_table, summarize
 from graphclust.cli import main
 from graphclust.data import load_dataset
@@ -165,3 +165,23 @@ def test_deep_methods_run_through_the_registry(tmp_path: Path) -> None:
     pamc, dag = records
     assert pamc["params"]["n_clusters"] == 3 and "n_clusters" not in dag["params"]
     assert 1 <= dag["metrics"]["k"] <= 6
+
+
+def test_bench_without_methods_runs_the_quick_suite_with_the_toolkits_methods(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    suite = quick_suite(2)
+    names = [m.name for m in suite.methods]
+    assert {"pamc", "dag"} <= set(names) and {"kmeans", "louvain"} <= set(names)
+    assert [d.name for d in suite.datasets] == list(QUICK_DATASETS) and suite.seeds == [0, 1]
+    data = load_dataset("karate")
+    for spec in suite.runs():
+        if spec.dataset.name == "karate":
+            estimator = build_estimator(spec, data)
+            assert estimator.get_params().get("progress", False) is False
+    out = tmp_path / "quick"
+    code = main(["bench", "--datasets", "karate", "--seeds", "1", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "5 runs ok, 0 failed" in printed.out and "dag(" in printed.out
+    assert "DAG:" not in printed.err  # estimators' own bars are off inside a suite
