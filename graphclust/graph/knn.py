@@ -2,15 +2,20 @@
 
 Distances are computed one block of query rows at a time (``chunk x N``), never as a
 full N x N matrix, on whatever device ``x`` lives on; ``torch.topk`` picks the
-neighbours. An optional faiss backend does the same search with faiss' exact flat
-index. On CUDA the Triton backend (:mod:`graphclust.graph.knn_triton`) runs the search
-as one tiled kernel that keeps a running top-k per query tile and never writes score
-rows; ``backend="auto"`` picks it where it applies. Measured on an H200 for N = 1M,
+neighbours; one score buffer is reused across chunks. An optional faiss backend does
+the same search with faiss' exact flat index; ``backend="auto"`` picks it on CPU for
+float32 inputs from ``FAISS_MIN_N`` points (1.4-4.6x faster than the torch path at
+N >= 10k on 2 cores, experiments/knn/README.md). On CUDA the Triton backend
+(:mod:`graphclust.graph.knn_triton`) runs the search as one tiled kernel that keeps a
+running top-k per query tile and never writes score rows; ``backend="auto"`` picks it
+there where it applies. Measured on an H200 for N = 1M,
 d = 128, k = 10: 0.95 s in bfloat16 and 2.2 s for exact float32 results, against about
 11 s and 26 s for the chunked torch path (experiments/knn/README.md).
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch_geometric.utils import coalesce
@@ -28,6 +33,12 @@ _TF32_PRODUCT_ERROR = 2.0**-9 + 2.0**-20
 #: Default chunk: rows such that one chunk's distance block holds about 2**26 entries
 #: (256 MB in float32).
 _BLOCK_ENTRIES = 1 << 26
+#: ``backend="auto"`` on CPU uses faiss' flat index from this many points and this many
+#: dimensions on (float32 input): below, its set-up and heap cost more than it saves
+#: (measured crossover, 1 thread: N = 2-3k at D = 64-128, later at D <= 16;
+#: experiments/knn/README.md).
+FAISS_MIN_N = 5000
+FAISS_MIN_D = 16
 
 
 def _validate(x: object, k: object, metric: str, backend: str) -> tuple[torch.Tensor, int]:
@@ -75,16 +86,19 @@ def _topk_torch(
         base = x
         sq_norms = (x * x).sum(dim=1)
     indices, distances = [], []
+    # One score buffer for all chunks: a fresh [chunk, N] block per chunk costs page
+    # faults on every allocation (on CPU about a third of the matmul's time at N = 100k).
+    buffer = torch.empty(min(chunk, last - first), n, dtype=x.dtype, device=x.device)
     for start in range(first, last, chunk):
         stop = min(start + chunk, last)
         rows = torch.arange(stop - start, device=x.device)
-        sim = base[start:stop] @ base.T  # [chunk, N]
-        if metric == "cosine":
-            score = sim
-        else:
+        score = buffer[: stop - start]
+        torch.mm(base[start:stop], base.T, out=score)  # [chunk, N]
+        if metric == "euclidean":
             # Largest -d^2 = smallest distance; the constant |q|^2 does not change ranks
-            # but is kept so the returned distances are real distances.
-            score = 2 * sim - sq_norms[start:stop, None] - sq_norms[None, :]
+            # but is kept so the returned distances are real distances. In place, in the
+            # order (2 s - |q|^2) - |d|^2.
+            score.mul_(2).sub_(sq_norms[start:stop, None]).sub_(sq_norms[None, :])
         score[rows, rows + start] = -torch.inf
         top, idx = score.topk(k, dim=1)
         dist = 1.0 - top if metric == "cosine" else (-top).clamp_min(0).sqrt()
@@ -187,6 +201,8 @@ def _topk_faiss(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, tor
             "backend='faiss' needs the faiss package: pip install faiss-cpu (or faiss-gpu), "
             "or use backend='torch'"
         ) from err
+    # faiss runs its own OpenMP pool; keep it within the thread budget torch was given.
+    faiss.omp_set_num_threads(torch.get_num_threads())
     base = x.detach().to("cpu", torch.float32)
     if metric == "cosine":
         base = torch.nn.functional.normalize(base, dim=1)
@@ -212,19 +228,44 @@ def _topk_faiss(x: torch.Tensor, k: int, metric: str) -> tuple[torch.Tensor, tor
     return idx.to(x.device), dist.to(device=x.device, dtype=x.dtype)
 
 
+@functools.cache
+def faiss_available() -> bool:
+    """Whether the faiss package imports (checked once per process)."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def resolve_backend(x: torch.Tensor, k: int, backend: str) -> str:
-    """The backend ``knn_graph`` uses: ``"auto"`` means ``"triton"`` for CUDA tensors in
-    a dtype the kernel supports with ``k <= knn_triton.MAX_K`` when triton imports, else
-    ``"torch"``. Any other name is returned as given."""
+    """The backend ``knn_graph`` uses; any name but ``"auto"`` is returned as given.
+
+    ``"auto"`` picks the fastest exact backend for the device:
+
+    - CUDA: ``"triton"`` for a dtype the kernel supports with ``k <= knn_triton.MAX_K``
+      when triton imports, else ``"torch"``.
+    - CPU: ``"faiss"`` for float32 input with ``N >= FAISS_MIN_N`` and
+      ``D >= FAISS_MIN_D`` when faiss imports (its flat index was 1.4-4.6x faster than
+      the torch path from N = 10k on, experiments/knn), else ``"torch"``. Other dtypes
+      stay on ``"torch"``: faiss computes in float32, which would round float64 input.
+    """
     if backend != "auto":
         return backend
-    use_triton = (
-        x.device.type == "cuda"
-        and x.dtype in knn_triton.DTYPES
-        and k <= knn_triton.MAX_K
-        and knn_triton.triton_available()
+    if x.device.type == "cuda":
+        use_triton = (
+            x.dtype in knn_triton.DTYPES and k <= knn_triton.MAX_K and knn_triton.triton_available()
+        )
+        return "triton" if use_triton else "torch"
+    n, d = x.shape
+    use_faiss = (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and n >= FAISS_MIN_N
+        and d >= FAISS_MIN_D
+        and faiss_available()
     )
-    return "triton" if use_triton else "torch"
+    return "faiss" if use_faiss else "torch"
 
 
 def knn_graph(
@@ -254,10 +295,12 @@ def knn_graph(
             flat index; needs the faiss package; computes on CPU in float32),
             ``"triton"`` (tiled kernel with a running top-k; CUDA, float32/bfloat16/
             float16, ``k <= 32``; same neighbours as ``"torch"`` up to ties) or
-            ``"auto"`` (``"triton"`` where it applies, else ``"torch"``; see
-            :func:`resolve_backend`), the default: the kernel on a GPU, the chunked
-            torch path on CPU. The first Triton call for a new (D, k, metric, dtype)
-            compiles and tunes the kernel, a one-off cost of seconds.
+            ``"auto"`` (the default; see :func:`resolve_backend`): the Triton kernel on
+            a GPU where it applies; on CPU faiss for float32 inputs from
+            ``FAISS_MIN_N`` points and ``FAISS_MIN_D`` dimensions when faiss is
+            installed; else the chunked torch path. The first Triton call for a new
+            (D, k, metric, dtype) compiles and tunes the kernel, a one-off cost of
+            seconds.
         mutual: keep ``i - j`` only when each is among the other's ``k`` nearest;
             the result is symmetric and a node may end up with no edge.
         symmetric: (ignored when ``mutual``) return the union of ``i -> j`` and

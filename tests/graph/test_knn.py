@@ -117,3 +117,72 @@ def test_runs_on_the_device_of_x() -> None:
     ref = knn_graph(x, 4, metric="euclidean")
     got = knn_graph(x.cuda(), 4, metric="euclidean", chunk_size=64)
     assert got.device.type == "cuda" and torch.equal(got.cpu(), ref)
+
+
+def _faiss_or_skip() -> None:
+    pytest.importorskip("faiss", reason="faiss is an optional extra (pip install faiss-cpu)")
+
+
+def test_auto_backend_choice_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphclust.graph import knn as knn_module
+
+    big = torch.empty(knn_module.FAISS_MIN_N, knn_module.FAISS_MIN_D)
+    monkeypatch.setattr(knn_module, "faiss_available", lambda: True)
+    assert knn_module.resolve_backend(big, 10, "auto") == "faiss"
+    assert knn_module.resolve_backend(big, 10, "torch") == "torch"  # explicit names win
+    # Too few points or dimensions, or a dtype faiss would round: the torch path.
+    assert knn_module.resolve_backend(big[:-1], 10, "auto") == "torch"
+    assert knn_module.resolve_backend(big[:, :-1], 10, "auto") == "torch"
+    assert knn_module.resolve_backend(big.double(), 10, "auto") == "torch"
+    monkeypatch.setattr(knn_module, "faiss_available", lambda: False)
+    assert knn_module.resolve_backend(big, 10, "auto") == "torch"
+
+
+def test_auto_runs_faiss_when_large_and_matches_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    _faiss_or_skip()
+    from graphclust.graph import knn as knn_module
+
+    calls = []
+    real = knn_module._topk_faiss
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    # Shrink the size threshold so a small input counts as "large".
+    monkeypatch.setattr(knn_module, "FAISS_MIN_N", 100)
+    monkeypatch.setattr(knn_module, "FAISS_MIN_D", 4)
+    monkeypatch.setattr(knn_module, "_topk_faiss", spy)
+    torch.manual_seed(3)
+    x = torch.randn(160, 6)
+    got = knn_graph(x, 4, symmetric=False)
+    assert calls == [(160, 6)]
+    assert torch.equal(got, knn_graph(x, 4, symmetric=False, backend="torch"))
+    knn_graph(x[:99], 4)  # below the threshold: the torch path
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("variant", ["directed", "symmetric", "mutual"])
+def test_backends_agree_on_small_inputs(metric: str, variant: str) -> None:
+    _faiss_or_skip()
+    torch.manual_seed(4)
+    x = torch.randn(230, 12)
+    kwargs = {
+        "directed": {"symmetric": False},
+        "symmetric": {},
+        "mutual": {"mutual": True},
+    }[variant]
+    ref_idx, _ = _sklearn_knn(x, 6, metric)  # float64 reference
+    results = {}
+    for backend, chunk in (("torch", None), ("torch", 7), ("faiss", None)):
+        edges, dist = knn_graph(
+            x, 6, metric=metric, backend=backend, chunk_size=chunk, return_distances=True, **kwargs
+        )
+        results[(backend, chunk)] = (edges, dist)
+    edges, dist = results[("torch", None)]
+    if variant == "directed":
+        assert np.array_equal(edges[1].view(230, 6).numpy(), ref_idx)
+    for other_edges, other_dist in results.values():
+        assert torch.equal(other_edges, edges)
+        torch.testing.assert_close(other_dist, dist, atol=1e-5, rtol=1e-5)
