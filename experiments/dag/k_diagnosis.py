@@ -29,13 +29,14 @@ checkpoint.
         --dataset cora --seeds 0,1,2,3 --epochs 300
     ... k_diagnosis.py --settings reduced --dataset acm --seeds 0,1,2,3
 
-Appends one JSON line per (seed, checkpoint) to logs/k_diagnosis.jsonl;
+Appends one JSON line per (seed, checkpoint) to logs/k_diagnosis.jsonl.gz;
 ``--summary`` writes the tables from that file to k_diagnosis.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import sys
@@ -59,7 +60,7 @@ sys.path.insert(0, str(HERE))
 from gpu_suite import COMMON, FULL  # noqa: E402
 from run import SUITES, dag_params, dataset_label, variants  # noqa: E402
 
-OUT = HERE / "logs" / "k_diagnosis.jsonl"
+OUT = HERE / "logs" / "k_diagnosis.jsonl.gz"  # gzip: appended members read as one
 # the graphs of run.py's "detach" suite, by label, for --settings reduced
 REDUCED_GRAPHS = {dataset_label(name, params): (name, params) for name, params in SUITES["detach"]}
 
@@ -180,7 +181,7 @@ def run(dataset: str, settings: str, seeds: list[int], epochs: int | None, out: 
                 "fit_s": round(fit_s, 1),
                 "context": context,
             }
-            with out.open("a") as f:
+            with gzip.open(out, "at") as f:
                 f.write(json.dumps(record) + "\n")
         print(f"{dataset} seed {seed}: kept epoch {model.selected_epoch_}, K {model.n_clusters_}, "
               f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
@@ -215,7 +216,8 @@ def summary(path: Path) -> list[str]:
     |dK|, NMI, ARI and EDGE minus the one-cluster EDGE there (the last two where every
     record has them), beside k-means at the true K (a diagnosis: it needs the labels'
     K); then DAG's rule at every checkpoint."""
-    records = [json.loads(line) for line in path.open()]
+    with gzip.open(path, "rt") as f:
+        records = [json.loads(line) for line in f]
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
         groups[(r["dataset"], r.get("settings", "full"))].append(r)
