@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from graphclust.assign.dist import ProcessGroup, world_size
 from graphclust.utils.distributed import (
     ShardedBatches,
+    StepModule,
     all_reduce_mean,
     broadcast_module_,
     check_same,
@@ -221,24 +222,12 @@ def optimize(
 
     with synced_batch_norm(net, group):
         # DDP averages gradients of what runs inside its forward: the whole step does.
-        trainer = wrap_ddp(_StepModule(net, step), group)
+        trainer = wrap_ddp(StepModule(net, step), group)
         train_epochs(estimator, estimator.epochs, run_epoch, stateful, ckpt, generator, desc, group)
     if distributed:
         # DDP keeps parameters equal, not buffers: each rank's BatchNorm statistics
         # ran on its share (CPU) since the last broadcast; leave with rank 0's.
         broadcast_module_(net, group)
-
-
-class _StepModule(torch.nn.Module):
-    """``net`` with a training step as its forward, so DDP sees the whole step."""
-
-    def __init__(self, net: torch.nn.Module, step: Callable[[int, Any], Any]) -> None:
-        super().__init__()
-        self.net = net
-        self._step = step
-
-    def forward(self, epoch: int, batch: Any) -> Any:
-        return self._step(epoch, batch)
 
 
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:

@@ -45,6 +45,12 @@ Differences from the released code, all deliberate:
   similarity ignores the scale of the sum, so a batch estimates the directions).
   Memory: ``O(B * (width + nnz per row of S))`` for a step, plus ``N (d + K)`` floats
   for the cache and targets, beside the inputs ``x`` and ``S`` themselves.
+- The mini-batch mode trains data-parallel under ``torchrun`` (``distributed``,
+  docs/distributed.md): every rank holds ``x`` and ``S``, draws the same node order,
+  encodes its share of each batch inside DDP and of the epoch's gradient-free pass;
+  the batch's fresh embeddings (and soft assignments) are all-gathered with their
+  gradients, so the positives, the meta-nodes and the loss are those of one process on
+  the same batch. Pre-training and k-means run on every rank; rank 0's result is kept.
 
 - ``checkpoint``: the training state (autoencoder, centroids, Adam, mini-batch order,
   random streams, the best state so far and its score, ``history_``, the pre-training
@@ -83,6 +89,20 @@ from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder
+from graphclust.utils.distributed import (
+    ProcessGroup,
+    StepModule,
+    all_reduce_sum_,
+    broadcast_module_,
+    broadcast_tensors,
+    gather_rows,
+    gather_rows_with_grad,
+    is_main,
+    resolve_group,
+    shard,
+    world_size,
+    wrap_ddp,
+)
 
 _CHOICES = {
     "encoder": ("mlp", "gcn"),
@@ -126,6 +146,10 @@ class PamC(BaseClusterer):
         checkpoint: file to save the training state to and resume from (``None``: no
             checkpoint); a checkpoint of other data or other parameters is refused.
         checkpoint_every: epochs between checkpoints (the last epoch is always saved).
+        distributed: ``None`` (data-parallel mini-batch training when
+            ``torch.distributed`` is initialised with several processes), ``True``
+            (require it; needs ``batch_size``) or ``False`` (this process alone); see
+            :func:`graphclust.utils.distributed.resolve_group`.
         seed: random seed.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
 
@@ -163,6 +187,7 @@ class PamC(BaseClusterer):
         n_init: int = 20,
         checkpoint: str | None = None,
         checkpoint_every: int = 1,
+        distributed: bool | None = None,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -188,6 +213,7 @@ class PamC(BaseClusterer):
         self.n_init = n_init
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.distributed = distributed
         self.seed = seed
         self.device = device
 
@@ -223,9 +249,17 @@ class PamC(BaseClusterer):
         for name in ("alpha", "beta"):
             non_negative_float(getattr(self, name), name)
         check_checkpoint_params(self.checkpoint, self.checkpoint_every)
+        resolve_group(self.distributed)  # refuses distributed=True without a group
+        if self.distributed and self.batch_size is None:
+            raise ValueError(
+                "distributed=True trains the mini-batch mode: set batch_size (the global "
+                "node batch, shared by the processes)"
+            )
 
     # -- training --------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
+        # Full batch has nothing to share: every rank then trains the same model alone.
+        group = resolve_group(self.distributed) if self.batch_size is not None else None
         x = data.x.to(device)
         edge_index = data.edge_index.to(device)
         self._graph = data  # CPU copy for the label-free score
@@ -263,7 +297,8 @@ class PamC(BaseClusterer):
             extra = {"candidate": self._candidate, "snapshots": later, "finals": finals}
             extra.update(pretrain_history=self.pretrain_history_, score=self._best_score)
             extra["best"] = getattr(self, "_best", None)
-            run.save(epochs_done, self.epochs, stateful, generator, extra)
+            if is_main(group):
+                run.save(epochs_done, self.epochs, stateful, generator, extra)
 
         for length in self._pretrain_lengths():
             if length in finals:  # trained before the checkpoint was written
@@ -271,10 +306,12 @@ class PamC(BaseClusterer):
             self._candidate = length
             if length != current:
                 model.load_state_dict(snapshots[length])
+                broadcast_module_(model, group)  # pre-trained on every rank: keep rank 0's
                 self.log(candidate_pretrain_epochs=length)
                 z0 = encode_in_chunks(model, x, edge_index=edge_index)
                 with torch.no_grad():
                     centroids.copy_(self._kmeans_centroids(z0))
+                broadcast_tensors([centroids], group)
                 optimizer.state.clear()  # a fresh Adam for each candidate
                 generator.manual_seed(self.seed)
                 done = 0
@@ -284,7 +321,7 @@ class PamC(BaseClusterer):
                 )
             else:
                 final = self._train_minibatch(
-                    model, centroids, optimizer, x, influence, generator, done, save
+                    model, centroids, optimizer, x, influence, generator, done, save, group
                 )
             self._evaluate(self.epochs, *final)
             finals[length] = tuple(t.cpu() for t in final)
@@ -369,16 +406,38 @@ class PamC(BaseClusterer):
         return q, z, centroids.detach()
 
     def _train_minibatch(
-        self, model, centroids, optimizer, x, influence, generator, start: int, save: Callable
+        self,
+        model,
+        centroids,
+        optimizer,
+        x,
+        influence,
+        generator,
+        start: int,
+        save: Callable,
+        group: ProcessGroup | None = None,
     ) -> tuple:
         """Train on node batches (order drawn from ``generator``) from epoch ``start``,
-        ``save(epochs_done)`` after each epoch; returns the final ``(q, z, centroids)``."""
+        ``save(epochs_done)`` after each epoch; returns the final ``(q, z, centroids)``.
+        Under ``group`` each rank encodes its share of every batch and of the epoch's
+        pass (module docstring)."""
         n, device = x.size(0), x.device
         position = torch.full((n,), -1, dtype=torch.long, device=device)
+        trained = torch.nn.ModuleDict(
+            {"encoder": model.encoder, "centroids": torch.nn.ParameterDict({"c": centroids})}
+        )
+        step = wrap_ddp(
+            StepModule(
+                trained, lambda *a: self._batch_loss(model, centroids, x, influence, *a, group)
+            ),
+            group,
+        )
         for epoch in range(start, self.epochs + 1):
             model.eval()
             with torch.no_grad():
-                cache = encode_in_chunks(model, x, chunk_size=max(self.batch_size, 8192))
+                own = x[shard(n, group)]
+                cache = encode_in_chunks(model, own, chunk_size=max(self.batch_size, 8192))
+                cache = gather_rows(cache, group)
             check_finite(cache, "PamC embeddings (training diverged)", epoch)
             if epoch < self.epochs:
                 self._restart_empty(cache, centroids, optimizer)
@@ -392,35 +451,62 @@ class PamC(BaseClusterer):
             model.train()
             parts = torch.zeros(4, device=device)
             order = torch.randperm(n, generator=generator).to(device)
-            for start in range(0, n, self.batch_size):
-                batch = order[start : start + self.batch_size]
-                z = model.encode(x[batch])
-                q = student_t_assignment(z, centroids)
-                check_finite(q, "PamC assignment (training diverged)", epoch)
-                kl = kl_clustering_loss(p_all[batch], q)
-                row, col, value = sparse_rows(influence, batch)
-                # Fresh embeddings for in-batch positives, the cache for the others.
-                position[batch] = torch.arange(batch.numel(), device=device)
-                local = position[col]
-                position[batch] = -1
-                # index_select, not z[...]: the accumulating index_put_ behind advanced
-                # indexing's backward sums in a thread-dependent order on CPU.
-                fresh = z.index_select(0, local.clamp_min(0))
-                z_cols = torch.where((local >= 0).unsqueeze(1), fresh, cache[col])
-                hop = torch.arange(col.numel(), device=device)
-                positive = influence_term(z, z_cols, row, hop, value, self.tau)
-                negative = meta_node_term(z, self._assignment(q), self.n_clusters, self.tau)
-                loss = self.beta * kl + self.alpha * (positive + negative)
-                check_finite(loss, "PamC loss", epoch)
+            for begin in range(0, n, self.batch_size):
+                batch = order[begin : begin + self.batch_size]
+                mine = batch[shard(batch.numel(), group)]
+                z_batch, losses = step(batch, mine, p_all, cache, position)
+                logged = losses.detach()
+                if group is not None:  # the mean over ranks is the batch's loss
+                    logged = all_reduce_sum_(logged.clone(), group) / world_size(group)
+                check_finite(logged[0], "PamC loss", epoch)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                losses[0].backward()
                 optimizer.step()
-                cache[batch] = z.detach()
-                weight = batch.numel() / n
-                parts += weight * torch.stack([loss, kl, positive, negative]).detach()
+                cache[batch] = z_batch.detach()
+                parts += (batch.numel() / n) * logged
             self.log(loss=parts[0], kl=parts[1], positive=parts[2], negative=parts[3])
             save(epoch + 1)
         return q_all, cache, centroids.detach()
+
+    def _batch_loss(
+        self, model, centroids, x, influence, batch, mine, p_all, cache, position, group
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss of the node batch ``batch`` ``[B]`` computed from this rank's rows
+        ``mine`` (all of it alone). Returns the batch's fresh embeddings ``[B, d]`` and
+        ``[loss, kl, positive, negative]``; under ``group`` the ranks' losses average
+        to the batch's loss, and their gradients (DDP's average) to its gradient."""
+        device = x.device
+        z = model.encode(x[mine])
+        q = student_t_assignment(z, centroids)
+        kl = kl_clustering_loss(p_all[mine], q) if mine.numel() else z.sum() * 0.0
+        row, col, value = sparse_rows(influence, mine)
+        z_batch = gather_rows_with_grad(z, group)  # ``z`` itself alone
+        # Fresh embeddings for in-batch positives, the cache for the others.
+        position[batch] = torch.arange(batch.numel(), device=device)
+        local = position[col]
+        position[batch] = -1
+        # index_select, not z[...]: the accumulating index_put_ behind advanced
+        # indexing's backward sums in a thread-dependent order on CPU.
+        fresh = z_batch.index_select(0, local.clamp_min(0))
+        z_cols = torch.where((local >= 0).unsqueeze(1), fresh, cache[col])
+        hop = torch.arange(col.numel(), device=device)
+        positive = influence_term(z, z_cols, row, hop, value, self.tau)
+        assignment = self._assignment(q)
+        if assignment.is_floating_point():
+            assignment = gather_rows_with_grad(assignment, group)
+        else:
+            assignment = gather_rows(assignment, group)
+        negative = meta_node_term(z_batch, assignment, self.n_clusters, self.tau)
+        if group is not None:
+            # Row means over the batch, not over this rank's rows (the positive term
+            # averages over the rows that have a positive entry).
+            size = world_size(group)
+            kl = kl * (mine.numel() * size / batch.numel())
+            rows = torch.tensor([float(row[value > 0].unique().numel())], device=device)
+            total = all_reduce_sum_(rows.clone(), group).clamp_min(1.0)
+            positive = positive * (rows * size / total).squeeze(0)
+        loss = self.beta * kl + self.alpha * (positive + negative)
+        return z_batch, torch.stack([loss, kl, positive, negative])
 
     @torch.no_grad()
     def _restart_empty(self, z: torch.Tensor, centroids: torch.nn.Parameter, optimizer) -> None:

@@ -247,17 +247,56 @@ def gather_rows(x: torch.Tensor, group: ProcessGroup | None) -> torch.Tensor:
     rank; :func:`shard` shares). Returns ``x`` itself alone."""
     if not is_distributed(group):
         return x
+    return _gather_with_counts(x, group)[0]
+
+
+def _gather_with_counts(x: torch.Tensor, group: ProcessGroup) -> tuple[torch.Tensor, list[int]]:
     size = world_size(group)
     n = torch.tensor([x.shape[0]], dtype=torch.long)
-    counts = [torch.zeros_like(n) for _ in range(size)]
-    _all_gather_counts(counts, n, group)
-    longest = int(max(int(c) for c in counts))
+    sizes = [torch.zeros_like(n) for _ in range(size)]
+    _all_gather_counts(sizes, n, group)
+    counts = [int(c) for c in sizes]
+    longest = max(counts)
     padded = torch.zeros((longest, *x.shape[1:]), dtype=x.dtype, device=x.device)
     padded[: x.shape[0]] = x
     padded = _collective_device_copy(padded, group)
     parts = [torch.empty_like(padded) for _ in range(size)]
     dist.all_gather(parts, padded, group=group)
-    return torch.cat([p[: int(c)].to(x.device) for p, c in zip(parts, counts, strict=True)])
+    rows = [p[:c].to(x.device) for p, c in zip(parts, counts, strict=True)]
+    return torch.cat(rows), counts
+
+
+class _GatherRows(torch.autograd.Function):
+    """All-gather of rows whose gradient returns to the rank that owns each row."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, group: ProcessGroup) -> torch.Tensor:
+        out, counts = _gather_with_counts(x, group)
+        ctx.group = group
+        ctx.rows = x.shape[0]
+        ctx.start = sum(counts[: rank(group)])
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        # Every rank's loss may read every row: sum the gradients over ranks, keep ours.
+        grad = grad.contiguous().clone()
+        buf = _collective_device_copy(grad, ctx.group)
+        dist.all_reduce(buf, group=ctx.group)
+        grad = buf.to(grad.device)
+        return grad[ctx.start : ctx.start + ctx.rows], None
+
+
+def gather_rows_with_grad(x: torch.Tensor, group: ProcessGroup | None) -> torch.Tensor:
+    """:func:`gather_rows` through which gradients flow back to each row's owner.
+
+    The backward all-reduces the gradient of the gathered tensor (every rank's loss may
+    use every rank's rows) and returns this rank's slice of it, so that DDP's average of
+    the parameter gradients is the gradient of the mean of the ranks' losses.
+    """
+    if not is_distributed(group):
+        return x
+    return _GatherRows.apply(x, group)
 
 
 def _all_gather_counts(
@@ -309,6 +348,27 @@ class _AllReduceSum(torch.autograd.Function):
         grad = grad.contiguous().clone()
         dist.all_reduce(grad, group=ctx.group)
         return grad, None
+
+
+class StepModule(nn.Module):
+    """A training step as a module's ``forward``, so that DDP sees the whole step.
+
+    DDP averages the gradients of what runs inside its ``forward``; a step that calls
+    several sub-modules (encoder, prototypes, centroids) and collectives runs as one.
+
+    Args:
+        modules: the trained module (its parameters are what DDP synchronises; every
+            one must get a gradient in every step, DDP's default).
+        step: ``step(*args) -> outputs``.
+    """
+
+    def __init__(self, modules: nn.Module, step: Any) -> None:
+        super().__init__()
+        self.net = modules
+        self._step = step
+
+    def forward(self, *args: Any) -> Any:
+        return self._step(*args)
 
 
 class GlooSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
@@ -392,6 +452,7 @@ def synced_batch_norm(module: nn.Module, group: ProcessGroup | None) -> Iterator
 __all__ = [
     "GlooSyncBatchNorm",
     "ShardedBatches",
+    "StepModule",
     "TORCHRUN_ENV",
     "all_reduce_mean",
     "all_reduce_sum_",
@@ -399,6 +460,7 @@ __all__ = [
     "broadcast_tensors",
     "check_same",
     "gather_rows",
+    "gather_rows_with_grad",
     "init_from_env",
     "is_main",
     "launched_by_torchrun",

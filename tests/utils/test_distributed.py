@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from graphclust.methods.pamc import PamC
 from graphclust.methods.sigma import SIGMA
 from graphclust.methods.swav import SwAV
 from graphclust.metrics import ari
@@ -31,6 +32,8 @@ from graphclust.utils.distributed import (
     synced_batch_norm,
 )
 from tests.assign.dist_utils import run_distributed
+from tests.methods.test_pamc import FAST as PAMC_FAST
+from tests.methods.test_pamc import _sbm
 from tests.methods.test_sigma import TINY as SIGMA_TINY
 from tests.methods.test_sigma import _clips
 from tests.methods.test_swav import TINY as SWAV_TINY
@@ -38,6 +41,9 @@ from tests.methods.test_swav import _images
 
 SWAV = dict(SWAV_TINY, n_clusters=3, overcluster=4, queue_size=64)
 SIGMA_KW = dict(SIGMA_TINY, n_clusters=2, epochs=3)
+# 150 nodes in batches of 33: the last batch (18) and the others (17 + 16) split unevenly.
+PAMC = dict(PAMC_FAST, n_clusters=3, batch_size=33, epochs=4, device="cpu")
+PAMC_SOFT = dict(PAMC, meta_nodes="soft", epochs=2)
 LOSS_RTOL = 1e-4
 
 
@@ -87,6 +93,9 @@ def _per_rank(rank: int, world_size: int, group: Any, tmp: str) -> dict[str, Any
     resumed = SIGMA(**SIGMA_KW, checkpoint=ckpt).fit(_clips())  # finished run: reloaded
     out["sigma"] = {k: getattr(sigma, k) for k in ("history_", "labels_", "embeddings_")}
     out["sigma_resumed"] = resumed.embeddings_
+    for name, params in (("pamc", PAMC), ("pamc_soft", PAMC_SOFT)):
+        pamc = PamC(**params).fit(_sbm()[0])
+        out[name] = {k: getattr(pamc, k) for k in ("history_", "labels_", "embeddings_")}
     try:
         SwAV(**{**SWAV, "batch_size": 31}).fit(_images(64))
     except ValueError as err:
@@ -151,6 +160,8 @@ def test_synced_batch_norm_matches_one_batch(ranks: list[dict[str, Any]]) -> Non
     [
         ("swav", lambda: SwAV(**SWAV), lambda: _images(64)),
         ("sigma", lambda: SIGMA(**SIGMA_KW), _clips),
+        ("pamc", lambda: PamC(**PAMC), lambda: _sbm()[0]),
+        ("pamc_soft", lambda: PamC(**PAMC_SOFT), lambda: _sbm()[0]),
     ],
 )
 def test_two_processes_match_one(ranks: list[dict[str, Any]], name: str, make, data) -> None:
