@@ -166,6 +166,55 @@ def _torch(x: torch.Tensor, nq: int) -> tuple[float, Callable[[], torch.Tensor]]
 CPU_METHODS = {"torch": _torch, "faiss": _faiss, "sklearn": _sklearn, "pyg": _pyg}
 
 
+# ---------------------------------------------------------------- CPU backends (auto)
+
+
+def _topk_torch_prev(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The torch path before buffer reuse (cosine), kept to measure the change: a fresh
+    ``[chunk, N]`` score block per chunk."""
+    n = x.size(0)
+    chunk = max(1, (1 << 26) // n)
+    base = torch.nn.functional.normalize(x, dim=1)
+    out = []
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        rows = torch.arange(stop - start)
+        score = base[start:stop] @ base.T
+        score[rows, rows + start] = -torch.inf
+        out.append(score.topk(k, dim=1)[1])
+    return torch.cat(out)
+
+
+def backends_bench(sizes: list[int], d: int, write) -> None:
+    """``knn_graph``'s CPU backends side by side, all N queries, one process: the torch
+    path before and after buffer reuse, our faiss backend and what ``auto`` resolves to.
+    Wall and CPU seconds of one call after a warm-up on N/10 points; ratios within the
+    run. Neighbour sets compared with the torch path's."""
+    from graphclust.graph.knn import _topk_faiss, resolve_backend
+
+    variants = {
+        "torch": lambda x: _topk_torch(x, K, METRIC, None)[0],
+        "torch_prev": lambda x: _topk_torch_prev(x, K),
+        "faiss": lambda x: _topk_faiss(x, K, METRIC)[0],
+    }
+    for n in sizes:
+        x = clustered_points(n, d, seed=0, device=torch.device("cpu"))
+        auto = resolve_backend(x, K, "auto")
+        ref, base_s = None, None
+        for name, fn in variants.items():
+            fn(x[: n // 10])  # warm-up (thread pools, faiss import)
+            wall, cpu = time.perf_counter(), time.process_time()
+            idx = fn(x)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if name == "torch":
+                ref, base_s = idx, wall
+            row = {"kind": "backends", "n": n, "d": d, "k": K, "metric": METRIC}
+            row.update(method=name, wall_s=wall, cpu_s=cpu, auto_picks=auto)
+            row["threads"] = torch.get_num_threads()
+            row.update(ratio_to_torch=wall / base_s, agree_with_torch=agreement(idx, ref))
+            write(row)
+
+
 def cpu_bench(sizes: list[int], dims: list[int], flop_budget: float, write) -> None:
     device = torch.device("cpu")
     for n in sizes:
@@ -368,6 +417,12 @@ def main() -> None:
         help="CUDA: N:d pairs, e.g. 100000:512,1000000:128 (default GPU_CASES)",
     )
     parser.add_argument("--sweep", type=int, default=0, help="CUDA: time SWEEP configs at this N")
+    parser.add_argument(
+        "--backends",
+        type=lambda text: [int(float(v)) for v in text.split(",")],
+        help="CPU: knn_graph's backends side by side at these N (d = --dim), e.g. 20000,100000",
+    )
+    parser.add_argument("--dim", type=int, default=128)
     args = parser.parse_args()
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -385,7 +440,9 @@ def main() -> None:
         if torch.cuda.is_available():
             header["device_name"] = torch.cuda.get_device_name(0)
         write(header)
-        if args.device == "cpu":
+        if args.backends:
+            backends_bench(args.backends, args.dim, write)
+        elif args.device == "cpu":
             if args.smoke:
                 cpu_bench([600], [16], 1e5, write)
                 if knn_triton.triton_available() and knn_triton.interpreting():
