@@ -8,6 +8,7 @@ cores) and prints a results table.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -215,11 +216,29 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="show the full traceback when the fit itself fails (for bug reports)",
     )
+    parser.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        help="train data-parallel in N processes on this machine, launched with torchrun "
+        "(gloo on CPUs, nccl on GPUs; methods with a 'distributed' parameter; rank 0 "
+        "writes the outputs; default: 1)",
+    )
     parser.set_defaults(handler=_run_fit)
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from graphclust.bench.fit import FitConfig, format_summary, parse_assignments, run_fit
+    from graphclust.bench.fit import (
+        FitConfig,
+        format_summary,
+        launch,
+        parse_assignments,
+        run_fit,
+    )
+    from graphclust.utils.distributed import launched_by_torchrun, shutdown
+
+    if args.nproc_per_node != 1 and not launched_by_torchrun():
+        return launch(args.argv, args.method, args.nproc_per_node)
 
     config = FitConfig(
         method=args.method,
@@ -246,11 +265,16 @@ def _run_fit(args: argparse.Namespace) -> int:
         if args.traceback:
             raise
         raise _FitFailed(f"{type(err).__name__}: {err} (rerun with --traceback)") from err
-    print(format_summary(record))
+    finally:
+        shutdown()  # leave the process group, if torchrun started one
+    if record["out"] is not None:  # rank 0 (or the only process)
+        print(format_summary(record))
     return 0
 
 
 def _show_warning(message: Warning | str, *args: object, **kw: object) -> None:
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for all
+        return
     print(f"graphclust fit: warning: {message}", file=sys.stderr)
 
 
@@ -280,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # for re-running the same command under torchrun
     try:
         return args.handler(args)
     except (*_CLI_ERRORS, _FitFailed) as err:

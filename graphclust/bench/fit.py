@@ -15,6 +15,12 @@ catalog or a file, fits, scores and writes
 
 Every input mistake is a :class:`FitError` (a ``ValueError``) with one line that names
 the argument and the fix, so the command line can print it without a traceback.
+
+Several processes (docs/distributed.md): ``graphclust fit ... --nproc-per-node N``
+re-runs the same command under ``torchrun`` (:func:`torchrun_command`); in each process
+:func:`run_fit` joins the group, trains data-parallel (``distributed=True`` for methods
+that have it; the others are refused), and only rank 0 writes the outputs; the record
+holds every rank's peak memory.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +45,13 @@ from graphclust.bench.environment import run_context
 from graphclust.bench.memory import peak_is_per_run, peak_rss_mb, reset_peak_rss
 from graphclust.bench.runner import build_estimator
 from graphclust.bench.suite import Entry, RunSpec
+from graphclust.utils.distributed import (
+    gather_rows,
+    init_from_env,
+    is_main,
+    resolve_group,
+    world_size,
+)
 
 #: Files a fit writes (plots aside); checked for anything in the way before fitting.
 OUTPUT_FILES = ("labels.txt", "embeddings.npy", "record.json")
@@ -200,6 +215,49 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def check_distributed_method(method: str, nproc: int) -> None:
+    """Refuse ``--nproc-per-node`` for a method that does not train data-parallel."""
+    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
+        raise FitError(f"--nproc-per-node must be a positive integer, got {nproc!r}")
+    if nproc > 1 and "distributed" not in check_method_params(method, {})._param_names():
+        raise FitError(
+            f"--nproc-per-node {nproc}: {method} does not train data-parallel (methods with "
+            "a 'distributed' parameter do: pamc with --set batch_size=B, swav, sigma); "
+            "drop --nproc-per-node"
+        )
+
+
+def torchrun_command(argv: Sequence[str], nproc: int) -> list[str]:
+    """The ``torchrun`` command line that runs ``graphclust <argv>`` in ``nproc`` local
+    processes (``--standalone``: one machine, a free port), ``--nproc-per-node`` removed
+    from ``argv``. For several machines run ``torchrun`` yourself (docs/distributed.md).
+    """
+    rest, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc-per-node":
+            skip = True
+        elif not item.startswith("--nproc-per-node="):
+            rest.append(item)
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "graphclust.cli",
+        *rest,
+    ]
+
+
+def launch(argv: Sequence[str], method: str, nproc: int) -> int:
+    """Check the method, then run ``graphclust <argv>`` under ``torchrun``; its exit code."""
+    check_distributed_method(method, nproc)
+    return subprocess.run(torchrun_command(argv, nproc), check=False).returncode
+
+
 def _default_out(config: FitConfig) -> Path:
     source = config.dataset if config.dataset is not None else Path(config.graph).stem
     return Path("results") / "fit" / f"{config.method}-{source}"
@@ -233,7 +291,13 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
             raise FitError(f"--device: {err}") from err
         params["device"] = config.device
     cls = check_method_params(config.method, params)
-    out = prepare_out_dir(config.out or _default_out(config), config.plot)
+    if init_from_env():  # under torchrun: one process of a group
+        check_distributed_method(config.method, world_size(resolve_group(None)))
+        params.setdefault("distributed", True)
+    group = resolve_group(None)
+    main = is_main(group)
+    out_arg = config.out or _default_out(config)
+    out = prepare_out_dir(out_arg, config.plot) if main else Path(out_arg)
 
     if config.dataset is not None:
         from graphclust.data import load_dataset
@@ -266,6 +330,9 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
     estimator.fit(data)
     wall = time.perf_counter() - start
     peak = peak_rss_mb()
+    peaks = _per_rank(peak, group)
+    if not main:  # rank 0 writes and reports
+        return {"out": None, "peak_rss_mb": peak}
 
     from graphclust.metrics import evaluate_partition
 
@@ -296,6 +363,8 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
         "fit_time_s": round(float(estimator.fit_time_), 4),
         "peak_rss_mb": round(peak, 1),
         "peak_rss_per_run": per_run,
+        "processes": len(peaks),
+        "peak_rss_mb_per_process": [round(p, 1) for p in peaks],
         "scores": {"label_free": label_free, "labelled": labelled or None},
         **run_context(),
     }
@@ -308,6 +377,11 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
     (out / "record.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     record["out"] = str(out)
     return record
+
+
+def _per_rank(value: float, group: Any) -> list[float]:
+    """``value`` of every rank, in rank order (``[value]`` alone)."""
+    return gather_rows(torch.tensor([value], dtype=torch.float64), group).tolist()
 
 
 def _path_or_none(path: Path | None) -> str | None:
@@ -343,9 +417,12 @@ def _fmt(value: Any) -> str:
 __all__ = [
     "FitConfig",
     "FitError",
+    "check_distributed_method",
     "format_summary",
+    "launch",
     "load_graph",
     "parse_assignments",
     "prepare_out_dir",
     "run_fit",
+    "torchrun_command",
 ]

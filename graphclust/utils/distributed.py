@@ -76,6 +76,10 @@ def init_from_env(backend: str | None = None, timeout_s: float = 1800.0) -> bool
         raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}")
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    elif os.environ.get("LOCAL_WORLD_SIZE") == os.environ["WORLD_SIZE"]:
+        # All processes on this machine: gloo's interface lookup by host name fails on
+        # machines without a resolvable one; loopback always works here.
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
     return dist.get_world_size() > 1
 
