@@ -42,9 +42,9 @@ from graphclust.utils.distributed import (
     broadcast_module_,
     check_same,
     is_main,
-    synced_batch_norm,
     wrap_ddp,
 )
+from graphclust.utils.sync_batchnorm import synced_batch_norm
 
 # Hyper-parameters that do not change what a run computes, so a checkpoint written
 # under other values of them may be resumed.

@@ -21,7 +21,6 @@ from graphclust.methods.swav import SwAV
 from graphclust.metrics import ari
 from graphclust.training import Checkpointer
 from graphclust.utils.distributed import (
-    GlooSyncBatchNorm,
     all_reduce_mean,
     broadcast_tensors,
     check_same,
@@ -29,8 +28,8 @@ from graphclust.utils.distributed import (
     resolve_group,
     shard,
     shard_batch,
-    synced_batch_norm,
 )
+from graphclust.utils.sync_batchnorm import GlooSyncBatchNorm, synced_batch_norm
 from tests.assign.dist_utils import run_distributed
 from tests.methods.test_pamc import FAST as PAMC_FAST
 from tests.methods.test_pamc import _sbm
