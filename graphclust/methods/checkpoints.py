@@ -82,6 +82,7 @@ class ResumableFit:
         ignore: Iterable[str] = (),
     ) -> None:
         self.estimator = estimator
+        self.resumable = True
         self.checkpointer = Checkpointer(
             estimator.checkpoint,
             {**estimator.get_params(), "input": graph_fingerprint(x, edge_index)},
@@ -105,13 +106,19 @@ class ResumableFit:
         """Restore everything :meth:`save` wrote (``estimator.history_`` included).
 
         Returns:
-            ``(epochs_done, extra)``, or None when there is no checkpoint to resume.
+            ``(epochs_done, extra)``, or None when there is no checkpoint to resume
+            (or after :meth:`forget`).
         """
-        resumed = self.checkpointer.load(stateful, generator)
+        resumed = self.checkpointer.load(stateful, generator) if self.resumable else None
         if resumed is None:
             return None
         done, self.estimator.history_, extra = resumed
         return done, extra
+
+    def forget(self) -> None:
+        """Never resume from the file again in this fit (it holds a run the fit has
+        abandoned, e.g. DAG's readout found dead); later saves overwrite it."""
+        self.resumable = False
 
     def save(
         self,

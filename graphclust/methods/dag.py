@@ -37,7 +37,8 @@ Differences from the paper (it published no code), all deliberate:
   (:func:`dead_readout`) restarts training with row-standardised readout inputs.
 - Engineering: one host transfer per epoch; sparse features on a CPU; sampled-subgraph
   training for large graphs (``batch_size``) with chunked evaluation; ``max_time_s``
-  stops at a deadline keeping the best checkpoint so far; a progress bar.
+  stops at a deadline keeping the best checkpoint so far; a progress bar; resumable
+  training (``checkpoint``).
 """
 
 from __future__ import annotations
@@ -55,12 +56,19 @@ from graphclust.assign.targets import student_t_assignment
 from graphclust.data.reduce import svd_features
 from graphclust.graph.sampling import RandomWalkSubgraphs
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.methods.checkpoints import CheckpointSelector
+from graphclust.methods.checkpoints import CheckpointSelector, ResumableFit, check_checkpoint_params
 from graphclust.methods.ksearch import (
     KSearchResult,
     coarse_to_fine_k_search,
     default_k_max,
     selection_score,
+)
+from graphclust.methods.readout_check import (
+    AUTO_CHECK_EPOCH,
+    AUTO_CHECK_WINDOW,
+    DEAD_BPR_SHARE,
+    DEAD_TOP_SHARE,
+    dead_readout,
 )
 from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
@@ -76,46 +84,6 @@ from graphclust.nn.readout import (
 )
 from graphclust.training import progress
 from graphclust.utils import resolve_device, seed_everything
-
-# readout_norm="auto": the check runs after this many epochs on the last WINDOW of them.
-# Chosen on seeds 0-4 at the reduced settings (experiments/dag/logs/dead_readout.txt):
-# over epochs 41-50 the largest community holds at most 67% of the nodes on Cora,
-# CiteSeer, ACM, DBLP, Photo and an SBM with K = 10, and at least 88% on PubMed and
-# polblogs, whose readouts never learn; at epoch 30 three Cora seeds still had 96-98%.
-AUTO_CHECK_EPOCH = 50
-AUTO_CHECK_WINDOW = 10
-DEAD_BPR_SHARE = 0.98
-DEAD_TOP_SHARE = 0.8
-
-
-def dead_readout(per_edge_bpr: list[float], top_share: list[float]) -> str | None:
-    """Why the community readout has not learned, from a window of training epochs.
-
-    Dead when the mean per-edge BPR loss is at least ``DEAD_BPR_SHARE`` x ln 2 (the
-    loss of affiliations that rank no edge above its negative: C = 0, the saddle a
-    readout on tiny embeddings stays at), or when the largest community of the training
-    passes holds on average at least ``DEAD_TOP_SHARE`` of the nodes (one column takes
-    almost every node). Uses training signals only, never labels.
-
-    Args:
-        per_edge_bpr: the BPR loss per (directed) edge of each epoch of the window.
-        top_share: the share of nodes in the largest community, per epoch.
-
-    Returns:
-        None when the readout learns, else a one-line reason.
-    """
-    if not per_edge_bpr or len(per_edge_bpr) != len(top_share):
-        raise ValueError(
-            "dead_readout needs one BPR value and one top share per epoch, at least one"
-        )
-    bpr = sum(per_edge_bpr) / len(per_edge_bpr)
-    if bpr >= DEAD_BPR_SHARE * math.log(2.0):
-        return f"per-edge BPR {bpr:.4f} >= {DEAD_BPR_SHARE} ln 2: no edge ranked above a non-edge"
-    top = sum(top_share) / len(top_share)
-    if top >= DEAD_TOP_SHARE:
-        return f"the largest community holds {top:.1%} of the nodes (>= {DEAD_TOP_SHARE:.0%})"
-    return None
-
 
 # bag-of-words features sparser than this are kept sparse: the first GAT layer then costs
 # O(nnz) instead of O(N D) (Cora is 1.3% dense, CiteSeer 0.9%)
@@ -249,7 +217,12 @@ class DAG(BaseClusterer):
             (0: the paper's constant beta).
         max_time_s: stop training after the first epoch that ends past this many
             seconds, evaluate and keep the best checkpoint so far (``epochs_run_`` says
-            how many epochs ran); None never stops early.
+            how many epochs ran); None never stops early. Resumed fits count the time
+            of the interrupted ones up to their last checkpoint; ``max_time_s`` may
+            differ on resume (a larger one continues a run stopped at its deadline).
+        checkpoint, checkpoint_every: file the training state is saved to every
+            ``checkpoint_every`` epochs and resumed from (None: none); see
+            docs/methods/dag.md, "Checkpoints and resume".
         progress: show a progress bar over epochs (tqdm, on stderr) with the loss and
             the K of the training pass.
         seed: random seed (masks, negatives, initialisation, sampling).
@@ -317,6 +290,8 @@ class DAG(BaseClusterer):
         detach_readout: bool | None = None,
         sparsity_warmup: int = 0,
         max_time_s: float | None = None,
+        checkpoint: str | None = None,
+        checkpoint_every: int = 1,
         progress: bool = True,
         seed: int = 0,
         device: str = "auto",
@@ -346,6 +321,8 @@ class DAG(BaseClusterer):
         self.detach_readout = detach_readout
         self.sparsity_warmup = sparsity_warmup
         self.max_time_s = max_time_s
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
         self.progress = progress
         self.seed = seed
         self.device = device
@@ -430,6 +407,7 @@ class DAG(BaseClusterer):
             )
         if self.max_time_s is not None:
             positive_float(self.max_time_s, "max_time_s")
+        check_checkpoint_params(self.checkpoint, self.checkpoint_every)
         if data.edge_index.size(1) == 0:
             raise ValueError("DAG needs edges: its BPR loss models the graph's links")
 
@@ -439,18 +417,24 @@ class DAG(BaseClusterer):
         self.settings_ = self.settings(data.num_nodes, device)
         self.config_["settings"] = self.settings_
         self.readout_check_ = None
+        self._checkpoints = ResumableFit(self, data.x, data.edge_index, ignore=("max_time_s",))
+        saved = self._checkpoints.peek()
         if self.settings_["max_features"] is not None:
             reduced = svd_features(data.x, self.settings_["max_features"], seed=self.seed)
             data = Data(x=reduced, edge_index=data.edge_index, num_nodes=data.num_nodes)
         norm = "none" if self.readout_norm == "auto" else self.readout_norm
         check = self.readout_norm == "auto" and self.settings_["epochs"] > AUTO_CHECK_EPOCH
+        if saved is not None and saved["norm"] != norm:  # written after the restart below
+            norm, check = saved["norm"], False
         if not self._run(data, device, norm, start, check):
             # the paper's readout is dead: start again, exactly as readout_norm="layer"
             seed_everything(self.seed)
             self.history_ = {}
+            self._checkpoints.forget()  # it holds the dead run
             norm = "layer"
             self._run(data, device, norm, start, check=False)
         self.readout_norm_ = norm
+        del self._checkpoints
 
     def _run(self, data: Data, device: torch.device, norm: str, start: float, check: bool) -> bool:
         """Train one model with readout normalisation ``norm`` and set the fitted state.
@@ -487,7 +471,19 @@ class DAG(BaseClusterer):
         x_cpu = data.x
         adjacency = gcn_adjacency(edge_index, n)  # built once; subgraphs build their own
         epochs = cfg["epochs"]
-        bar = progress(range(1, epochs + 1), self.progress, "DAG", total=epochs)
+        stateful = {"mae": self._mae, "readout": self._readout, "optimizer": optimizer}
+        stateful["selector"] = selector
+        epoch = 0
+        resumed = self._checkpoints.load(stateful)
+        if resumed is not None:
+            epoch, extra = resumed
+            self.readout_check_ = extra["readout_check"]
+            start = time.perf_counter() - extra["elapsed"]  # the deadline counts on
+            if self.max_time_s is not None and extra["elapsed"] > self.max_time_s:
+                epochs = epoch  # that run had stopped at its deadline: read it out
+        bar = progress(
+            range(epoch + 1, epochs + 1), self.progress, "DAG", initial=epoch, total=epochs
+        )
         for epoch in bar:
             # everything an epoch logs stays on the device until one transfer at its end:
             # a GPU then never waits for the host in the middle of an epoch
@@ -540,12 +536,13 @@ class DAG(BaseClusterer):
                 if reason is not None:
                     bar.close()
                     return False
-            out_of_time = (
-                self.max_time_s is not None and time.perf_counter() - start > self.max_time_s
-            )
+            elapsed = time.perf_counter() - start
+            out_of_time = self.max_time_s is not None and elapsed > self.max_time_s
             bar.set_postfix(loss=f"{loss:.4g}", k=int(k_train), refresh=False)
             if epoch % cfg["eval_every"] == 0 or epoch == epochs or out_of_time:
                 self._evaluate(x, edge_index, adjacency, x_cpu, data.edge_index, epoch, selector)
+            extra = {"norm": norm, "readout_check": self.readout_check_, "elapsed": elapsed}
+            self._checkpoints.save(epoch, epoch if out_of_time else epochs, stateful, None, extra)
             if out_of_time:
                 break
         bar.close()
@@ -661,6 +658,8 @@ class DAG(BaseClusterer):
 
 __all__ = [
     "DAG",
+    "DEAD_BPR_SHARE",
+    "DEAD_TOP_SHARE",
     "CheckpointSelector",
     "affiliation_labels",
     "community_shares",

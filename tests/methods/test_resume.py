@@ -22,6 +22,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
 
 from graphclust.methods.checkpoints import ResumableFit
+from graphclust.methods.dag import DAG
 from graphclust.methods.pamc import PamC
 
 PAMC = {
@@ -111,18 +112,20 @@ def _fit_slowly(make: Callable[[], object], data: Data) -> None:
     make().fit(data)
 
 
-def _kill_mid_training(make: Callable[[], object], data: Data, path: Path, epochs: int) -> int:
-    """Fork a child fitting ``make()``, SIGKILL it once ``path`` holds >= 2 epochs;
-    returns the epochs its checkpoint holds (checked to be short of ``epochs``)."""
+def _kill_mid_training(
+    make: Callable[[], object], data: Data, path: Path, epochs: int, at_least: int = 2
+) -> int:
+    """Fork a child fitting ``make()``, SIGKILL it once ``path`` holds ``at_least``
+    epochs; returns the epochs its checkpoint holds (checked to be short of ``epochs``)."""
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("needs the fork start method to run the child without re-importing")
     child = multiprocessing.get_context("fork").Process(target=_fit_slowly, args=(make, data))
     child.start()
     try:
         deadline = time.monotonic() + 60
-        while _saved_epoch(path) < 2:
+        while _saved_epoch(path) < at_least:
             assert child.is_alive(), "the child ended before it could be killed"
-            assert time.monotonic() < deadline, "no checkpoint of 2 epochs within 60 s"
+            assert time.monotonic() < deadline, f"no checkpoint of {at_least} epochs in 60 s"
             time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
         child.join(timeout=30)
@@ -132,7 +135,7 @@ def _kill_mid_training(make: Callable[[], object], data: Data, path: Path, epoch
             child.join()
     assert child.exitcode == -signal.SIGKILL
     done = _saved_epoch(path)
-    assert 2 <= done < epochs, f"killed after epoch {done} of {epochs}: not mid-training"
+    assert at_least <= done < epochs, f"killed after epoch {done} of {epochs}: not mid-training"
     return done
 
 
@@ -209,3 +212,117 @@ def test_pamc_refuses_a_checkpoint_of_other_data_or_parameters(tmp_path) -> None
         PamC(checkpoint=str(path), **{**PAMC, "epochs": 2, "lr": 1e-2}).fit(data)
     with pytest.raises(ValueError, match="checkpoint_every"):
         PamC(checkpoint=str(path), checkpoint_every=0, **PAMC).fit(data)
+
+
+# -- DAG --------------------------------------------------------------------------------
+
+# the paper's model at a tiny width, evaluated every 3 epochs (the selector's state
+# changes during training and must travel with the checkpoint)
+DAG_SMALL = {
+    "preset": "paper",
+    "k_max": 6,
+    "hidden": 8,
+    "heads": 2,
+    "epochs": 10,
+    "eval_every": 3,
+    "lr": 1e-2,
+    "readout_norm": "none",
+    "progress": False,
+    "seed": 2,
+    "device": "cpu",
+}
+
+
+def _assert_same_dag(resumed: DAG, full: DAG) -> None:
+    _assert_same_fit(resumed, full)
+    assert resumed.selected_epoch_ == full.selected_epoch_
+    assert resumed.epochs_run_ == full.epochs_run_
+    assert torch.equal(resumed.labels_argmax_, full.labels_argmax_)
+    assert resumed.k_search_ == full.k_search_
+    assert resumed.readout_norm_ == full.readout_norm_
+    assert resumed.readout_check_ == full.readout_check_
+
+
+def test_dag_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch) -> None:
+    data, path, epochs = _graph(), tmp_path / "dag.pt", DAG_SMALL["epochs"]
+    full = DAG(**DAG_SMALL).fit(data)
+    # killed after the first evaluation (epoch 3): the selector holds a state then
+    done = _kill_mid_training(lambda: DAG(checkpoint=path, **DAG_SMALL), data, path, epochs, 4)
+    saves = _record_saves(monkeypatch)
+    resumed = DAG(checkpoint=path, **DAG_SMALL).fit(data)
+    assert saves == list(range(done + 1, epochs + 1))
+    _assert_same_dag(resumed, full)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        # sampled subgraphs (global random streams), the k-means read-out scored at
+        # every evaluation (its result is part of the selector's state)
+        {"batch_size": 30, "k_readout": "kmeans", "selection": "readout"},
+        {"sparsity_warmup": 6, "input_dropout": 0.3},
+    ],
+)
+def test_dag_resume_at_an_epoch_boundary(tmp_path, monkeypatch, params) -> None:
+    data, path = _graph(), tmp_path / "dag.pt"
+    settings = {**DAG_SMALL, **params}
+    full = DAG(**settings).fit(data)
+    _interrupt_after(monkeypatch, 4)
+    with pytest.raises(_Stop):
+        DAG(checkpoint=str(path), **settings).fit(data)
+    monkeypatch.undo()
+    assert _saved_epoch(path) == 4
+    saves = _record_saves(monkeypatch)
+    resumed = DAG(checkpoint=str(path), **settings).fit(data)
+    assert saves == list(range(5, settings["epochs"] + 1))
+    _assert_same_dag(resumed, full)
+
+
+@pytest.mark.parametrize("occurrence", [1, 2])
+def test_dag_auto_readout_restart_resumes_in_either_run(tmp_path, monkeypatch, occurrence):
+    """readout_norm="auto" trains twice when the check finds the readout dead (forced
+    here at epoch 3): stopped in the first run (1) or in the restarted one (2)."""
+    import graphclust.methods.dag as dag_module
+
+    monkeypatch.setattr(dag_module, "AUTO_CHECK_EPOCH", 3)
+    monkeypatch.setattr(dag_module, "dead_readout", lambda bpr, top: "forced by the test")
+    data, path = _graph(), tmp_path / "dag.pt"
+    settings = {**DAG_SMALL, "readout_norm": "auto"}
+    full = DAG(**settings).fit(data)
+    assert full.readout_norm_ == "layer" and full.readout_check_["dead"]
+    with monkeypatch.context() as patch:
+        _interrupt_after(patch, 2, occurrence)
+        with pytest.raises(_Stop):
+            DAG(checkpoint=str(path), **settings).fit(data)
+    saved = torch.load(path, weights_only=False)
+    assert saved["epoch"] == 2 and saved["extra"]["norm"] == ("none", "layer")[occurrence - 1]
+    resumed = DAG(checkpoint=str(path), **settings).fit(data)
+    _assert_same_dag(resumed, full)
+
+
+def test_dag_deadline_counts_on_across_a_resume(tmp_path, monkeypatch) -> None:
+    """A run stopped at its deadline resumes to the same read-out without training; a
+    resume under a larger budget (max_time_s may change) trains the remaining epochs."""
+    data, path = _graph(), tmp_path / "dag.pt"
+    stopped = DAG(checkpoint=str(path), max_time_s=1e-9, **DAG_SMALL).fit(data)
+    assert stopped.epochs_run_ == 1 and _saved_epoch(path) == 1
+    saves = _record_saves(monkeypatch)
+    again = DAG(checkpoint=str(path), max_time_s=1e-9, **DAG_SMALL).fit(data)
+    assert saves == [] and again.epochs_run_ == 1
+    _assert_same_fit(again, stopped)
+    longer = DAG(checkpoint=str(path), max_time_s=3600.0, **DAG_SMALL).fit(data)
+    assert saves == list(range(2, DAG_SMALL["epochs"] + 1))
+    assert longer.epochs_run_ == DAG_SMALL["epochs"]
+
+
+def test_dag_refuses_a_checkpoint_of_other_data_or_parameters(tmp_path) -> None:
+    data, path = _graph(), tmp_path / "dag.pt"
+    settings = {**DAG_SMALL, "epochs": 2}
+    DAG(checkpoint=str(path), **settings).fit(data)
+    rewired = Data(x=data.x, edge_index=_graph(seed=5).edge_index)
+    with pytest.raises(ValueError, match="different run.*input"):
+        DAG(checkpoint=str(path), **settings).fit(rewired)
+    with pytest.raises(ValueError, match="different run.*'alpha'"):
+        DAG(checkpoint=str(path), **{**settings, "alpha": 0.5}).fit(data)
+    with pytest.raises(ValueError, match="checkpoint must be None or a file path"):
+        DAG(checkpoint=3, **settings).fit(data)
