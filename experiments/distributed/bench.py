@@ -57,7 +57,7 @@ def _pamc(scale: int, device: str):
     return model, data, what
 
 
-def _swav(scale: int, device: str):
+def _swav(scale: int, device: str, batch: int = 128):
     import torch
 
     from graphclust.methods.swav import SwAV
@@ -70,17 +70,17 @@ def _swav(scale: int, device: str):
         n_local=2,
         local_size=8,
         epochs=4,
-        batch_size=128,
+        batch_size=batch,
         queue_size=0,
         labels_from="kmeans",
         kmeans_n_init=2,
         progress=False,
         device=device,
     )
-    return model, images, f"SwAV, {n} random 16x16 images, batch 128, 2+2 crops, width 8"
+    return model, images, f"SwAV, {n} random 16x16 images, batch {batch}, 2+2 crops, width 8"
 
 
-def worker(method: str, scale: int, device: str) -> None:
+def worker(method: str, scale: int, device: str, swav_batch: int) -> None:
     import torch
 
     from graphclust.methods.base import BaseClusterer
@@ -89,7 +89,10 @@ def worker(method: str, scale: int, device: str) -> None:
     torch.set_num_threads(1)
     init_from_env()
     group = resolve_group(None)
-    model, data, what = {"pamc": _pamc, "swav": _swav}[method](scale, device)
+    if method == "swav":
+        model, data, what = _swav(scale, device, swav_batch)
+    else:
+        model, data, what = _pamc(scale, device)
     stamps: list[float] = []
 
     def log(**values: float) -> None:  # one "loss" entry per training epoch
@@ -125,11 +128,12 @@ def main() -> None:
     parser.add_argument("--nproc", default="1,2", help="process counts to compare")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--scale", type=int, default=1, help="problem size multiplier")
+    parser.add_argument("--swav-batch", type=int, default=128, help="SwAV global batch")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.scale, args.device)
+        worker(args.worker, args.scale, args.device, args.swav_batch)
         return
 
     from graphclust.bench.environment import run_context
@@ -142,6 +146,7 @@ def main() -> None:
                 sys.executable, "-m", "torch.distributed.run", "--standalone",
                 f"--nproc-per-node={nproc}", str(Path(__file__).resolve()),
                 "--worker", method, "--scale", str(args.scale), "--device", args.device,
+                "--swav-batch", str(args.swav_batch),
             ]  # fmt: skip
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -155,24 +160,38 @@ def main() -> None:
     with open(args.out / "results.jsonl", "a") as f:
         for row in rows:
             f.write(json.dumps({**row, **context}) + "\n")
+    write_table(args.out)
+
+
+def write_table(out: Path) -> None:
+    """results.md from every run in results.jsonl (speed-up against 1 process of the
+    same method, problem and date)."""
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     lines = [
-        "# Time per epoch, 1 vs several data-parallel processes",
+        "# Time per training epoch, 1 vs several data-parallel processes",
         "",
-        f"Command: `{context['command']}`; date {context['date']}; device {args.device}; "
-        f"machine {json.dumps(context['machine'])}; torch "
-        f"{context['versions'].get('torch')}.",
+        "Written by `experiments/distributed/bench.py` from results.jsonl (each line also",
+        "holds the command, versions and machine). Same global batches for every process",
+        "count: the runs compute the same training (equal final losses), split differently.",
         "",
-        "| method | problem | processes | s/epoch (median) | speed-up | final loss |",
-        "|---|---|---|---|---|---|",
+        "| date (UTC) | device | method | problem | processes | s/epoch (median) | speed-up "
+        "| final loss |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        base = next(r for r in rows if r["method"] == row["method"])["epoch_s_median"]
+        same = [
+            r
+            for r in rows
+            if (r["method"], r["problem"], r["date"][:13], r["device"], r["nproc"])
+            == (row["method"], row["problem"], row["date"][:13], row["device"], 1)
+        ]
+        speed = f"{same[-1]['epoch_s_median'] / row['epoch_s_median']:.2f}" if same else "-"
         lines.append(
-            f"| {row['method']} | {row['problem']} | {row['nproc']} | "
-            f"{row['epoch_s_median']:.3f} | {base / row['epoch_s_median']:.2f} | "
-            f"{row['final_loss']:.4f} |"
+            f"| {row['date']} | {row['device']} ({row['machine'].get('cpu_count')} cores) | "
+            f"{row['method']} | {row['problem']} | {row['nproc']} | "
+            f"{row['epoch_s_median']:.3f} | {speed} | {row['final_loss']:.4f} |"
         )
-    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
