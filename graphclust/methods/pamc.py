@@ -454,7 +454,7 @@ class PamC(BaseClusterer):
             for begin in range(0, n, self.batch_size):
                 batch = order[begin : begin + self.batch_size]
                 mine = batch[shard(batch.numel(), group)]
-                z_batch, losses = step(batch, mine, p_all, cache, position)
+                z_batch, losses = step(batch, mine, p_all, cache, position, epoch)
                 logged = losses.detach()
                 if group is not None:  # the mean over ranks is the batch's loss
                     logged = all_reduce_sum_(logged.clone(), group) / world_size(group)
@@ -469,7 +469,7 @@ class PamC(BaseClusterer):
         return q_all, cache, centroids.detach()
 
     def _batch_loss(
-        self, model, centroids, x, influence, batch, mine, p_all, cache, position, group
+        self, model, centroids, x, influence, batch, mine, p_all, cache, position, epoch, group
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Loss of the node batch ``batch`` ``[B]`` computed from this rank's rows
         ``mine`` (all of it alone). Returns the batch's fresh embeddings ``[B, d]`` and
@@ -478,6 +478,10 @@ class PamC(BaseClusterer):
         device = x.device
         z = model.encode(x[mine])
         q = student_t_assignment(z, centroids)
+        # Checked on every rank at once (a sum over ranks is NaN when any rank's is), so
+        # that all raise together rather than one waiting for the others.
+        total = q.detach().sum().reshape(1) if group is not None else q
+        check_finite(all_reduce_sum_(total, group), "PamC assignment (training diverged)", epoch)
         kl = kl_clustering_loss(p_all[mine], q) if mine.numel() else z.sum() * 0.0
         row, col, value = sparse_rows(influence, mine)
         z_batch = gather_rows_with_grad(z, group)  # ``z`` itself alone
