@@ -243,13 +243,13 @@ def schedule(args: argparse.Namespace) -> None:
                     guess = 1.5 * s0 * n / n0 + overhead
                 if limit is not None and n > limit:
                     row["skipped"] = f"full batch above --full-batch-max-n={limit}"
+                elif left < 20:
+                    row["skipped"] = "run budget spent"
                 elif guess is not None and guess > min(args.max_fit_s, left):
                     row["skipped"] = (
                         f"predicted {guess:.0f} s (linear from N={last[method][0]}) > "
                         f"{min(args.max_fit_s, left):.0f} s allowed"
                     )
-                elif left < 20:
-                    row["skipped"] = "run budget spent"
                 if "skipped" in row:
                     write(row)
                     continue

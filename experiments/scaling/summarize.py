@@ -4,7 +4,8 @@ Usage (from the repository root)::
 
     MPLBACKEND=Agg python experiments/scaling/summarize.py experiments/scaling/results_cpu.jsonl
 
-Writes ``<stem>.md`` and ``<stem>.png`` beside the input. Growth order: the slope of
+Writes ``<stem>.md`` and ``<stem>.png`` beside the first input (further inputs: runs
+at other sizes, merged into the same table). Growth order: the slope of
 log(time per epoch, or per fit) and of log(memory added by the fit,
 ``peak_rss_mb - rss_before_fit_mb``) against log(edges), least squares over the sizes
 with N >= 10,000 (at 1,000 nodes fixed costs dominate); "n/a" below 2 such sizes.
@@ -34,18 +35,30 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}g}"
 
 
-def summarize(path: Path) -> tuple[Path, Path]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    header = next(r for r in rows if r.get("kind") == "header")
-    fits = [r for r in rows if r.get("kind") == "fit"]
+def summarize(path: Path, *more: Path) -> tuple[Path, Path]:
+    """Tables and figure from ``path`` (and further runs ``more``, e.g. larger sizes run
+    separately), written beside ``path``."""
+    rows = []
+    for file in (path, *more):
+        rows += [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    headers = [r for r in rows if r.get("kind") == "header"]
+    header = headers[0]
+    # One row per (method, N): a measured fit wins over a skip of another run.
+    chosen: dict[tuple, dict] = {}
+    for r in (r for r in rows if r.get("kind") == "fit"):
+        key = (r["method"], r["n"])
+        if key not in chosen or ("fit_s" in r and "fit_s" not in chosen[key]):
+            chosen[key] = r
+    fits = list(chosen.values())
     by_method: dict[str, list[dict]] = defaultdict(list)
     for r in fits:
         by_method[r["method"]].append(r)
     lines = [
         f"# Growth with graph size ({header.get('device', 'cpu')})",
         "",
-        f"Command: `{header.get('command')}`, {header.get('date')}; machine: "
-        f"{json.dumps(header.get('machine'))}; versions: {json.dumps(header.get('versions'))}.",
+        *[f"Command: `{h.get('command')}`, {h.get('date')}." for h in headers],
+        f"Machine: {json.dumps(header.get('machine'))}; versions: "
+        f"{json.dumps(header.get('versions'))}.",
         "One subprocess per fit, one thread. Times are wall-clock on a shared 2-core machine "
         "(other jobs running): inflated and noisy; `cpu s` is the process CPU time.",
         "",
@@ -59,6 +72,8 @@ def summarize(path: Path) -> tuple[Path, Path]:
             if "fit_s" not in r:
                 error = r.get("error", "")[-120:].replace("\n", " ")
                 note = r.get("skipped") or f"error: {error}"
+                if "> -" in note:  # runs before the fix: the budget was already spent
+                    note = "run budget spent (" + note.split(" >")[0] + ")"
                 lines.append(
                     f"| {method} | {r['n']:,} | | | | | | | {r.get('processes', 1)} | {note} |"
                 )
@@ -134,5 +149,4 @@ def plot(by_method: dict[str, list[dict]], out: Path, header: dict) -> None:
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        print(*summarize(Path(arg)))
+    print(*summarize(*map(Path, sys.argv[1:])))
