@@ -20,6 +20,18 @@ KNOWN_BUGS = {
         "(a star, a complete graph): torch_geometric's structured_negative_sampling("
         "contains_neg_self_loops=False) resamples forever when a node has no non-neighbour",
     ),
+    "depict-label-ids": (
+        "graphclust/methods/depict.py (owner: lead)",
+        "DEPICT.labels_ keeps the id of an emptied cluster: on 4 nodes with n_clusters=3 it "
+        "returned labels [2, 2, 2, 2] with n_clusters_=1 (the contract is 0..n_clusters_-1, "
+        "the class PamC fixed)",
+    ),
+    "sigma-small-clips": (
+        "graphclust/methods/sigma.py (helpers A/E)",
+        "SIGMA refuses valid clips (>= 8 clips, [0, 1] values) with 'scores must have at "
+        "least one row and one column, got (0, 6)' from deep inside (issue 24's finding, "
+        "still present at tiny batch sizes)",
+    ),
 }
 
 
@@ -32,8 +44,17 @@ def has_hub(data: Data) -> bool:
     """Whether some node is adjacent to every other node (ignoring self-loops)."""
     n = int(data.num_nodes)
     edge_index = data.edge_index
-    if n < 2 or not isinstance(edge_index, torch.Tensor) or edge_index.numel() == 0:
-        return False
+    if (
+        n < 2
+        or not isinstance(edge_index, torch.Tensor)
+        or edge_index.dtype != torch.long
+        or edge_index.dim() != 2
+        or edge_index.size(0) != 2
+        or edge_index.numel() == 0
+        or int(edge_index.min()) < 0
+        or int(edge_index.max()) >= n
+    ):
+        return False  # not a well-formed graph: refused at the door, no hang possible
     keep = edge_index[0] != edge_index[1]
     pairs = torch.cat([edge_index[:, keep], edge_index[:, keep].flip(0)], dim=1)
     keys = torch.unique(pairs[0] * n + pairs[1])
