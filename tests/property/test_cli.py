@@ -88,7 +88,11 @@ def graph_files(draw: st.DrawFn, tmp: Path) -> Path:
 
 
 @settings(max_examples=examples(20))
-@given(st.data(), st.sampled_from(sorted(GOOD_SETS)), st.integers(-1, len(BAD_OPTIONS) - 1))
+@given(
+    st.data(),
+    st.sampled_from(sorted(GOOD_SETS)),
+    st.one_of(st.just(-1), st.integers(0, len(BAD_OPTIONS) - 1)),
+)
 def test_fit_command_writes_labels_or_says_why_not(tmp_path_factory, data, method, bad) -> None:
     tmp = tmp_path_factory.mktemp("fit")
     graph = data.draw(graph_files(tmp))
