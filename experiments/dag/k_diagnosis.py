@@ -61,6 +61,11 @@ from gpu_suite import COMMON, FULL  # noqa: E402
 from run import SUITES, dag_params, dataset_label, variants  # noqa: E402
 
 OUT = HERE / "logs" / "k_diagnosis.jsonl.gz"  # gzip: appended members read as one
+
+
+def open_log(path: Path, mode: str):
+    """A JSON-lines log, gzipped when its name ends in .gz (text ``mode``)."""
+    return gzip.open(path, mode) if path.suffix == ".gz" else path.open(mode[0])
 # the graphs of run.py's "detach" suite, by label, for --settings reduced
 REDUCED_GRAPHS = {dataset_label(name, params): (name, params) for name, params in SUITES["detach"]}
 
@@ -181,7 +186,7 @@ def run(dataset: str, settings: str, seeds: list[int], epochs: int | None, out: 
                 "fit_s": round(fit_s, 1),
                 "context": context,
             }
-            with gzip.open(out, "at") as f:
+            with open_log(out, "at") as f:
                 f.write(json.dumps(record) + "\n")
         print(f"{dataset} seed {seed}: kept epoch {model.selected_epoch_}, K {model.n_clusters_}, "
               f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
@@ -216,7 +221,7 @@ def summary(path: Path) -> list[str]:
     |dK|, NMI, ARI and EDGE minus the one-cluster EDGE there (the last two where every
     record has them), beside k-means at the true K (a diagnosis: it needs the labels'
     K); then DAG's rule at every checkpoint."""
-    with gzip.open(path, "rt") as f:
+    with open_log(path, "rt") as f:
         records = [json.loads(line) for line in f]
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-from graphclust.assign._checks import positive_float
+from graphclust.utils.checks import positive_float
 
 
 def swapped_prediction_loss(

@@ -26,7 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from graphclust.assign._checks import positive_int
+from graphclust.utils.checks import positive_int
 
 # rows per distance block in positive_centres: CHUNK_ROWS x K scores at a time
 CHUNK_ROWS = 4096

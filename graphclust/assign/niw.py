@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from graphclust.assign._checks import positive_float
+from graphclust.utils.checks import positive_float
 
 
 @dataclass(frozen=True)

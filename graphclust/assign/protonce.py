@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from graphclust.assign._checks import positive_float
+from graphclust.utils.checks import positive_float
 
 
 def prototype_concentration(

@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from graphclust.assign._checks import positive_float
+from graphclust.utils.checks import positive_float
 
 
 def prototype_uniformity_loss(prototypes: torch.Tensor, t: float = 2.0) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphclust.assign._checks import positive_int
+from graphclust.utils.checks import positive_int
 
 
 class Prototypes(nn.Module):

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from graphclust.assign._checks import positive_int
 from graphclust.assign.dist import ProcessGroup
 from graphclust.assign.sinkhorn import sinkhorn
+from graphclust.utils.checks import positive_int
 
 
 class FeatureQueue(nn.Module):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from graphclust.assign._checks import positive_float, positive_int
+from graphclust.utils.checks import positive_float, positive_int
 
 EIG_MODES = ("auto", "full", "partial")
 # "auto" switches to the partial eigensolver above this N

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
-from graphclust.assign._checks import positive_float, positive_int
 from graphclust.assign.dist import ProcessGroup, all_reduce_logsumexp, is_distributed
+from graphclust.utils.checks import positive_float, positive_int
 
 # Sums of exp below this fall back to the max-shifted log-sum-exp (see _logsumexp).
 _UNDERFLOW_SUM = 1e-20

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from graphclust.assign._checks import positive_float
+from graphclust.utils.checks import positive_float
 
 # Floor for probabilities before a log: keeps KL finite when an entry underflows to 0.
 _TINY = 1e-30

@@ -16,9 +16,9 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from torch_geometric.data import Data
 
 from graphclust.assign import fit_kmeans
-from graphclust.assign._checks import non_negative_float, positive_float, positive_int
 from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer
+from graphclust.utils.checks import non_negative_float, positive_float, positive_int
 
 
 def _relabel_by_size(labels: np.ndarray) -> torch.Tensor:

@@ -51,7 +51,6 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import structured_negative_sampling
 
-from graphclust.assign._checks import non_negative_float, positive_float, probability
 from graphclust.assign.targets import student_t_assignment
 from graphclust.data.reduce import svd_features
 from graphclust.graph.sampling import RandomWalkSubgraphs
@@ -84,6 +83,7 @@ from graphclust.nn.readout import (
 )
 from graphclust.training import progress
 from graphclust.utils import resolve_device, seed_everything
+from graphclust.utils.checks import non_negative_float, positive_float, probability
 
 # bag-of-words features sparser than this are kept sparse: the first GAT layer then costs
 # O(nnz) instead of O(N D) (Cora is 1.3% dense, CiteSeer 0.9%)

@@ -73,13 +73,13 @@ from torch_geometric.data import Data
 
 from graphclust.adapters.image import check_images
 from graphclust.assign import dec_target, depict_target, fit_kmeans, kl_clustering_loss
-from graphclust.assign._checks import positive_float, positive_int
 from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.conv_ae import ConvDenoisingAutoencoder
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder
 from graphclust.training import progress
+from graphclust.utils.checks import positive_float, positive_int
 
 _CHOICES = {
     "input": ("auto", "graph", "images"),

@@ -59,12 +59,6 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
-from graphclust.assign._checks import (
-    non_negative_float,
-    positive_float,
-    positive_int,
-    probability,
-)
 from graphclust.assign.niw import NIWPrior
 from graphclust.assign.protonce import protonce_loss, prototype_concentration
 from graphclust.assign.split_merge import initial_prototypes, split_merge_kmeans
@@ -73,6 +67,12 @@ from graphclust.data.validation import check_graph
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder
+from graphclust.utils.checks import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    probability,
+)
 
 # up to this width the E-step's PCA is an exact eigh of the D x D scatter; beyond it a
 # randomised low-rank SVD (seeded by the fit's seed), which costs O(N D q), not O(D^3)
@@ -278,9 +278,9 @@ class GPC(BaseClusterer):
         if self.encoder not in ("mlp", "gcn"):
             raise ValueError(f"encoder must be 'mlp' or 'gcn', got {self.encoder!r}")
         for name in ("latent_dim", "rounds", "batch_size", "pca_dim", "max_move_rounds"):
-            _check_int(getattr(self, name), name, 1)
+            positive_int(getattr(self, name), name, 1)
         for name in ("pretrain_epochs", "epochs_per_round", "min_split_size"):
-            _check_int(getattr(self, name), name, 0)
+            positive_int(getattr(self, name), name, 0)
         for name in ("lr", "temperature", "kappa", "psi_scale", "alpha"):
             positive_float(getattr(self, name), name)
         probability(self.split_accept_prob, "split_accept_prob")
@@ -289,7 +289,7 @@ class GPC(BaseClusterer):
         for name in ("initial_k", "k_max"):
             value = getattr(self, name)
             if value != "auto":
-                _check_int(value, name, n_known)
+                positive_int(value, name, n_known)
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive integer widths, got {self.hidden!r}")
 
@@ -411,11 +411,6 @@ class GPC(BaseClusterer):
                 optimizer.step()
                 total += float(loss.detach()) * rows.numel()
             self.log(loss=total / x.size(0))
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 __all__ = ["GPC", "draw_labeled_rows"]

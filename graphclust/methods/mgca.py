@@ -65,7 +65,6 @@ from graphclust.assign import (
     sinkhorn,
     swapped_prediction_loss,
 )
-from graphclust.assign._checks import non_negative_float, positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.augment import drop_edges, mask_feature_columns
 from graphclust.methods.base import BaseClusterer
@@ -73,6 +72,7 @@ from graphclust.nn.cnn import ProjectionHead, SmallResNet
 from graphclust.nn.gcn import GCNEncoder
 from graphclust.nn.mlp import MLP
 from graphclust.training import optimize
+from graphclust.utils.checks import non_negative_float, positive_float, positive_int
 
 VIEWS = ("both", "attribute", "structure")
 READOUTS = ("auto", "sinkhorn", "prototypes", "kmeans")
@@ -241,12 +241,12 @@ class MGCA(BaseClusterer):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         for name in ("embedding_dim", "cnn_width", "sinkhorn_iters", "batch_size"):
-            _check_int(getattr(self, name), name, low=1)
+            positive_int(getattr(self, name), name, 1)
         for name in ("epochs", "warmup_epochs", "freeze_prototypes_epochs", "checkpoint_every"):
-            _check_int(getattr(self, name), name, low=0 if name != "checkpoint_every" else 1)
-        _check_int(self.kmeans_n_init, "kmeans_n_init", low=1)
+            positive_int(getattr(self, name), name, 0 if name != "checkpoint_every" else 1)
+        positive_int(self.kmeans_n_init, "kmeans_n_init", 1)
         if self.n_prototypes is not None:
-            _check_int(self.n_prototypes, "n_prototypes", low=2)
+            positive_int(self.n_prototypes, "n_prototypes", 2)
         if not self.hidden or not all(_is_int(h) and h >= 1 for h in self.hidden):
             raise ValueError(
                 f"hidden must be a non-empty tuple of positive widths, got {self.hidden!r}"
@@ -433,11 +433,6 @@ class MGCA(BaseClusterer):
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if not _is_int(value) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 __all__ = ["MGCA", "MGCANet", "READOUTS", "VIEWS"]

@@ -58,12 +58,6 @@ from torch_geometric.data import Data
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
 from graphclust.assign import Prototypes, fit_kmeans, kmeans
-from graphclust.assign._checks import (
-    non_negative_float,
-    positive_float,
-    positive_int,
-    probability,
-)
 from graphclust.assign.multilabel_loss import (
     multilabel_cluster_loss,
     positive_centres,
@@ -75,6 +69,12 @@ from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_nor
 from graphclust.nn.gcn import GCNEncoder
 from graphclust.nn.mlp import MLP
 from graphclust.training import RunningMeans, progress, warmup_cosine
+from graphclust.utils.checks import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    probability,
+)
 
 CENTRE_MAX_ITER = 100  # Lloyd steps of the offline clustering: centres need not converge
 _CHOICES = {

@@ -79,7 +79,6 @@ from graphclust.assign import (
     kl_clustering_loss,
     student_t_assignment,
 )
-from graphclust.assign._checks import non_negative_float, positive_float
 from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
@@ -89,6 +88,7 @@ from graphclust.metrics import calinski_harabasz, modularity
 from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder
+from graphclust.utils.checks import non_negative_float, positive_float, positive_int
 from graphclust.utils.distributed import (
     ProcessGroup,
     StepModule,
@@ -225,8 +225,8 @@ class PamC(BaseClusterer):
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         check_n_clusters(self.n_clusters, data.num_nodes)  # check_graph skips None
         for name in ("latent_dim", "order", "eval_every", "n_init"):
-            _check_int(getattr(self, name), name, low=1)
-        _check_int(self.epochs, "epochs", low=0)
+            positive_int(getattr(self, name), name, 1)
+        positive_int(self.epochs, "epochs", 0)
         lengths = self._pretrain_lengths()
         if len(lengths) > 1 and (self.selection != "label_free" or data.edge_index.numel() == 0):
             raise ValueError(
@@ -234,9 +234,9 @@ class PamC(BaseClusterer):
                 "which only selection='label_free' on a graph with edges can choose "
                 "between; pass one length"
             )
-        _check_int(self.pretrain_batch_size, "pretrain_batch_size", low=1)
+        positive_int(self.pretrain_batch_size, "pretrain_batch_size", 1)
         if self.batch_size is not None:
-            _check_int(self.batch_size, "batch_size", low=1)
+            positive_int(self.batch_size, "batch_size", 1)
             if self.encoder == "gcn":
                 raise ValueError(
                     "batch_size is for the MLP encoder: a GCN needs every node's neighbourhood "
@@ -335,7 +335,7 @@ class PamC(BaseClusterer):
         if not lengths:
             raise ValueError("pretrain_epochs must be an integer or a non-empty tuple of them")
         for value in lengths:
-            _check_int(value, "pretrain_epochs", low=0)
+            positive_int(value, "pretrain_epochs", 0)
         return tuple(sorted(set(int(v) for v in lengths)))
 
     def _pretrain(self, model: torch.nn.Module, x: torch.Tensor, edge_index: torch.Tensor):
@@ -587,11 +587,6 @@ class PamC(BaseClusterer):
                 UserWarning,
                 stacklevel=6,
             )
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 __all__ = ["PamC"]

@@ -57,11 +57,11 @@ import torch
 from torch_geometric.data import Data
 
 from graphclust.assign import fit_kmeans
-from graphclust.assign._checks import positive_float, positive_int
 from graphclust.assign.sdp import EIG_MODES, sdp_embedding, sdp_kmeans, solve_block_sdp
 from graphclust.data.validation import check_features, check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.utils import resolve_device
+from graphclust.utils.checks import positive_float, positive_int
 
 COVARIANCES = ("shared", "cluster")
 PRECISIONS = {"single": torch.float32, "double": torch.float64}

@@ -71,7 +71,6 @@ from graphclust.assign import (
     sinkhorn,
     swapped_prediction_loss,
 )
-from graphclust.assign._checks import positive_float
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
 from graphclust.graph.knn import knn_graph
@@ -80,6 +79,7 @@ from graphclust.methods.base import BaseClusterer
 from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
 from graphclust.nn.contrastive import influence_term, meta_node_term
 from graphclust.training import optimize
+from graphclust.utils.checks import positive_float
 from graphclust.utils.distributed import (
     ProcessGroup,
     broadcast_tensors,

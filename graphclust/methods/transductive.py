@@ -55,11 +55,11 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from graphclust.assign._checks import positive_float, positive_int
 from graphclust.data.labelled import labelled_rows
 from graphclust.graph.adjacency import _csr
 from graphclust.graph.knn import knn_graph
 from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.utils.checks import positive_float, positive_int
 
 _CHOICES = {
     "variant": ("kmeans", "modes"),

@@ -1,4 +1,9 @@
-"""Argument checks shared by the assignment core (private)."""
+"""Argument checks shared by the assignment core and the estimators.
+
+Each returns the checked value or raises a ValueError naming the argument and what it
+must be, so constructors and functions validate with one line per argument instead of
+if-chains.
+"""
 
 from __future__ import annotations
 
@@ -60,3 +65,28 @@ def non_negative_float(value: object, name: str) -> float:
 def probability(value: object, name: str, *, zero: bool = True, one: bool = True) -> float:
     """``value`` as a float in [0, 1]; ``zero``/``one`` say whether the ends are allowed."""
     return bounded_float(value, name, 0.0, 1.0, low_inclusive=zero, high_inclusive=one)
+
+
+def optional_positive_int(value: object, name: str, minimum: int = 1) -> int | None:
+    """None, or ``value`` checked as by :func:`positive_int`."""
+    if value is None:
+        return None
+    try:
+        return positive_int(value, name, minimum)
+    except ValueError:
+        raise ValueError(f"{name} must be None or an integer >= {minimum}, got {value!r}") from None
+
+
+def flag(value: object, name: str) -> bool:
+    """``value`` if it is a bool, or a ValueError saying it must be True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def one_of(value: object, name: str, choices: tuple) -> object:
+    """``value`` if it is one of ``choices``, or a ValueError listing them."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
