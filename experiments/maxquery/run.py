@@ -18,10 +18,15 @@ nodes (positives). The class labels decide only the split and the evaluation.
   exists without labels).
 - ``transductive``: TransductiveClustering on the whole graph with 5 labelled nodes per
   seen class (drawn from the fit nodes), ``K`` = seen classes; scores as for PamC.
+- ``mgca`` / ``mgca-uniform`` (transductive, as PamC): MGCA with one prototype per
+  seen class (``n_prototypes=None``), without and with the prototype uniformity
+  regulariser (``uniformity_weight``), which keeps the queries apart during training.
 
 Run (CPU, reduced: 2 seeds, a smaller PamC):  python experiments/maxquery/run.py
 Full (3 seeds, PamC at the paper's widths):  python experiments/maxquery/run.py --full --device cuda
-Writes results.jsonl and results.md beside this file.
+The regulariser alone:  python experiments/maxquery/run.py --methods mgca mgca-uniform \
+    --datasets cora citeseer --out experiments/maxquery/results_uniformity
+Writes results.jsonl and results.md beside this file (or at ``--out``).
 """
 
 from __future__ import annotations
@@ -37,12 +42,14 @@ from torch_geometric.data import Data
 from graphclust.bench.environment import run_context
 from graphclust.data import load_dataset
 from graphclust.methods.baselines import KMeans
+from graphclust.methods.mgca import MGCA
 from graphclust.methods.pamc import PamC
 from graphclust.methods.transductive import TransductiveClustering, draw_labelled_rows
 from graphclust.metrics.ood import knn_distance_scores, maxquery_scores, msp_scores, ood_report
 
 HERE = Path(__file__).parent
 DATASETS = ("cora", "citeseer", "usps", "mnist-test")
+METHODS = ("kmeans", "pamc", "transductive", "mgca", "mgca-uniform")
 KNN_K = 10
 
 
@@ -71,6 +78,43 @@ def evaluate(scores: dict[str, torch.Tensor], rows: torch.Tensor, ood: torch.Ten
     return {name: ood_report(s[rows], ood[rows]) for name, s in scores.items()}
 
 
+def fit_scores(method: str, data: Data, fit, labels, n_seen, seed, args) -> dict:
+    """Fit ``method`` (the labels are read only by the semi-supervised one) and score."""
+    if method == "kmeans":
+        kmeans = KMeans(n_clusters=n_seen, seed=seed).fit(
+            Data(x=data.x[fit], edge_index=torch.empty(2, 0, dtype=torch.long))
+        )
+        return {
+            "maxquery": maxquery_scores(kmeans, data.x),
+            "knn": knn_distance_scores(data.x, reference=fit, k=KNN_K),
+        }
+    if method == "pamc":
+        model = PamC(n_clusters=n_seen, seed=seed, device=args.device, **args.pamc).fit(data)
+    elif method in ("mgca", "mgca-uniform"):
+        weight = args.uniformity_weight if method == "mgca-uniform" else 0.0
+        model = MGCA(
+            n_clusters=n_seen,
+            n_prototypes=None,  # the prototypes are the clusters: one query per cluster
+            uniformity_weight=weight,
+            seed=seed,
+            device=args.device,
+            progress=False,
+            **args.mgca,
+        ).fit(data)
+    elif method == "transductive":
+        pool = torch.where(fit, labels, torch.full_like(labels, -1))
+        labelled = draw_labelled_rows(pool, 5, seed=seed)
+        model = TransductiveClustering(n_clusters=n_seen, device=args.device)
+        model.fit(data, y=labels, labeled_mask=labelled)
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    scores = {"maxquery": maxquery_scores(model)}
+    if getattr(model, "soft_assignments_", None) is not None:
+        scores["msp"] = msp_scores(model)
+    scores["knn"] = knn_distance_scores(model.embeddings_, k=KNN_K)
+    return scores
+
+
 def run(args: argparse.Namespace) -> list[dict]:
     records = []
     for name in args.datasets:
@@ -79,38 +123,12 @@ def run(args: argparse.Namespace) -> list[dict]:
             held_out, fit, evaluation = split(data.y, seed)
             ood = torch.isin(data.y, held_out)
             n_seen = int(data.num_classes) - held_out.numel()
-            base = {"dataset": name, "seed": seed, "held_out": held_out.tolist()}
-
-            kmeans = KMeans(n_clusters=n_seen, seed=seed).fit(
-                Data(x=data.x[fit], edge_index=torch.empty(2, 0, dtype=torch.long))
-            )
-            scores = {
-                "maxquery": maxquery_scores(kmeans, data.x),
-                "knn": knn_distance_scores(data.x, reference=fit, k=KNN_K),
-            }
-            records.append({**base, "method": "kmeans", **evaluate(scores, evaluation, ood)})
-
-            pamc = PamC(n_clusters=n_seen, seed=seed, device=args.device, **args.pamc).fit(data)
-            scores = {
-                "maxquery": maxquery_scores(pamc),
-                "msp": msp_scores(pamc),
-                "knn": knn_distance_scores(pamc.embeddings_, k=KNN_K),
-            }
-            records.append({**base, "method": "pamc", **evaluate(scores, evaluation, ood)})
-
             labels = seen_labels(data.y, held_out)
-            pool = torch.where(fit, labels, torch.full_like(labels, -1))
-            labelled = draw_labelled_rows(pool, 5, seed=seed)
-            model = TransductiveClustering(n_clusters=n_seen, device=args.device)
-            model.fit(data, y=labels, labeled_mask=labelled)
-            scores = {
-                "maxquery": maxquery_scores(model),
-                "msp": msp_scores(model),
-                "knn": knn_distance_scores(model.embeddings_, k=KNN_K),
-            }
-            records.append({**base, "method": "transductive", **evaluate(scores, evaluation, ood)})
-            for record in records[-3:]:
-                print(name, seed, record["method"], json.dumps(record["maxquery"]), flush=True)
+            base = {"dataset": name, "seed": seed, "held_out": held_out.tolist()}
+            for method in args.methods:
+                scores = fit_scores(method, data, fit, labels, n_seen, seed, args)
+                records.append({**base, "method": method, **evaluate(scores, evaluation, ood)})
+                print(name, seed, method, json.dumps(records[-1]["maxquery"]), flush=True)
     return records
 
 
@@ -122,13 +140,15 @@ def table(records: list[dict], context: dict, args: argparse.Namespace) -> str:
         f"- machine: {context['machine']}",
         f"- versions: {context['versions']}",
         f"- mean ± std over {args.seeds} seeds (held-out classes and split drawn per seed); "
-        f"final / label-free-selected models as each method does by default; PamC {args.pamc}",
+        f"final / label-free-selected models as each method does by default; PamC {args.pamc}; "
+        f"MGCA {args.mgca}, P = K, mgca-uniform with uniformity_weight "
+        f"{args.uniformity_weight}",
         "",
         "| dataset | method | score | AUROC | AUPR | FPR95 |",
         "|---|---|---|---|---|---|",
     ]
     for name in args.datasets:
-        for method in ("kmeans", "pamc", "transductive"):
+        for method in args.methods:
             rows = [r for r in records if (r["dataset"], r["method"]) == (name, method)]
             for score in ("maxquery", "msp", "knn"):
                 if not rows or score not in rows[0]:
@@ -147,14 +167,20 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="3 seeds, PamC at paper widths")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--uniformity-weight", type=float, default=1.0, help="MGCA's, for mgca-uniform"
+    )
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.seeds = args.seeds or (3 if args.full else 2)
     if args.full:
         args.pamc = {"epochs": 200, "pretrain_epochs": 30}
+        args.mgca = {}
     else:
         args.pamc = {"hidden": (256, 256, 512), "pretrain_epochs": 20, "epochs": 30}
+        args.mgca = {"epochs": 40, "warmup_epochs": 4}
     context = run_context()
     out = Path(args.out)
     records = []
