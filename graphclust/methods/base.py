@@ -39,6 +39,8 @@ class BaseClusterer(ABC):
         soft_assignments_: FloatTensor [N, K] with rows summing to 1, or None.
         embeddings_: FloatTensor [N, d], or None for methods without embeddings.
         n_clusters_: number of non-empty clusters in ``labels_``.
+        n_features_in_: feature width ``D`` of the fitted graph, or None (no features,
+            or an input that is not a graph).
         history_: dict of per-epoch (or per-step) lists: losses, label-free scores.
         config_: the class name and hyper-parameters of this run.
         fit_time_: wall-clock seconds spent in ``fit``.
@@ -107,6 +109,25 @@ class BaseClusterer(ABC):
         self._validate_params(clean)
         return clean, clean.num_nodes
 
+    def _validate_new_input(self, data: Any) -> Data:
+        """Check a graph given to ``transform`` / ``predict`` after ``fit``.
+
+        Requires a fitted estimator, then applies :meth:`_validate_input`'s graph checks
+        (without ``n_clusters``: any number of nodes; labels are never carried) and
+        refuses features of another width than the fitted graph's. Returns the clean
+        copy. Inductive graph methods call this first.
+        """
+        self._require_fitted()
+        clean = check_graph(data, require_features=self.requires_features)
+        expected = getattr(self, "n_features_in_", None)
+        if expected is not None and clean.x is not None and clean.x.size(1) != expected:
+            raise ValueError(
+                f"data.x has {clean.x.size(1)} features per node, but "
+                f"{type(self).__name__} was fitted on {expected}; pass features of "
+                f"width {expected} (the same columns as at fit)"
+            )
+        return clean
+
     def _train(self, clean: Any, num_samples: int) -> None:
         """Seed, resolve the device, reset fitted state, run ``_fit``, check its outputs."""
         seed_everything(self.seed)  # raises for a missing or negative seed
@@ -115,6 +136,8 @@ class BaseClusterer(ABC):
         self.soft_assignments_ = None
         self.embeddings_ = None
         self.n_clusters_ = None
+        x = getattr(clean, "x", None)
+        self.n_features_in_ = int(x.size(1)) if isinstance(x, torch.Tensor) else None
         self.history_: dict[str, list[float]] = {}
         self.config_ = {"method": type(self).__name__, "params": self.get_params()}
         start = time.perf_counter()
