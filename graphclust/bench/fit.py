@@ -4,7 +4,9 @@
 before any work (method, parameters, dataset, output folder), loads the graph from the
 catalog or a file, fits, scores and writes
 
-* ``labels.txt``: one cluster label per line, node order;
+* ``labels.txt``: one cluster label per line, node order; ``id label`` per line when the
+  graph came from a file with its own node ids (``data.node_ids``, e.g. sparse or
+  string ids in an edge list), so each label stays attached to the id the user wrote;
 * ``embeddings.npy``: float32 [N, d], when the method has ``embeddings_``;
 * ``record.json``: the configuration (the estimator's ``config_`` and ``settings_``),
   seed, device, wall seconds, peak memory, versions and machine, and the scores:
@@ -263,6 +265,19 @@ def _default_out(config: FitConfig) -> Path:
     return Path("results") / "fit" / f"{config.method}-{source}"
 
 
+def write_labels(path: Path, labels: torch.Tensor, node_ids: Any = None) -> None:
+    """One label per line in node order, or ``id label`` per line when ``node_ids``
+    (the file's own ids, one per node) is given."""
+    values = labels.numpy().astype(np.int64)
+    if node_ids is None:
+        np.savetxt(path, values, fmt="%d")
+        return
+    if len(node_ids) != len(values):
+        raise ValueError(f"data.node_ids has {len(node_ids)} ids for {len(values)} nodes")
+    lines = (f"{node} {label}\n" for node, label in zip(node_ids, values, strict=True))
+    path.write_text("".join(lines))
+
+
 def run_fit(config: FitConfig) -> dict[str, Any]:
     """Fit ``config.method`` once and write its outputs; returns the record.
 
@@ -342,7 +357,7 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
     labelled = {k: v for k, v in scores.items() if k not in LABEL_FREE}
 
     files = ["labels.txt", "record.json"]
-    np.savetxt(out / "labels.txt", labels.numpy().astype(np.int64), fmt="%d")
+    write_labels(out / "labels.txt", labels, getattr(data, "node_ids", None))
     embeddings = getattr(estimator, "embeddings_", None)
     if embeddings is not None:
         np.save(out / "embeddings.npy", embeddings.detach().cpu().float().numpy())

@@ -79,7 +79,7 @@ from graphclust.methods.base import BaseClusterer
 from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
 from graphclust.nn.contrastive import influence_term, meta_node_term
 from graphclust.training import optimize
-from graphclust.utils.checks import positive_float
+from graphclust.utils.checks import non_negative_float, one_of, positive_float, positive_int
 from graphclust.utils.distributed import (
     ProcessGroup,
     broadcast_tensors,
@@ -273,20 +273,12 @@ class SwAV(BaseClusterer):
 
     # -- training ---------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.labels_from not in ("merged", "kmeans", "prototypes"):
-            raise ValueError(
-                f"labels_from must be 'merged', 'kmeans' or 'prototypes', got {self.labels_from!r}"
-            )
+        one_of(self.labels_from, "labels_from", ("merged", "kmeans", "prototypes"))
         for name in ("epochs", "batch_size", "sinkhorn_iters", "graph_k", "embedding_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name, 1)
         for name in ("overcluster", "queue_size", "freeze_prototypes_steps", "n_local"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.graph_weight < 0:
-            raise ValueError(f"graph_weight must be >= 0, got {self.graph_weight}")
+            positive_int(getattr(self, name), name, 0)
+        non_negative_float(self.graph_weight, "graph_weight")
         if self.sinkhorn_relax is not None:
             positive_float(self.sinkhorn_relax, "sinkhorn_relax")
 

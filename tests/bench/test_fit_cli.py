@@ -175,6 +175,21 @@ def test_fit_graph_file(tmp_path):
     assert set(record["scores"]["labelled"]) >= {"acc", "nmi", "ari", "f1"}
 
 
+def test_labels_keep_the_files_own_ids(tmp_path):
+    """Sparse or string ids are renumbered for the fit; labels.txt maps them back."""
+    graph = tmp_path / "graph.txt"
+    graph.write_text("alice bob\nbob carol\nalice carol\n9000000000 77\n77 12\n12 9000000000\n")
+    graph.write_text(graph.read_text() + "carol 12\n")
+    out = tmp_path / "out"
+    assert _fit("--method", "louvain", "--graph", str(graph), "--out", str(out)) == 0
+    rows = [line.split() for line in (out / "labels.txt").read_text().splitlines()]
+    ids = [row[0] for row in rows]
+    assert sorted(ids) == sorted(["alice", "bob", "carol", "9000000000", "77", "12"])
+    label = {node: int(value) for node, value in rows}
+    assert label["alice"] == label["bob"] == label["carol"]
+    assert label["9000000000"] == label["77"] == label["12"] != label["alice"]
+
+
 @pytest.mark.parametrize(
     ("extra", "fragments"),
     [
