@@ -67,6 +67,8 @@ def label_propagation(data, labelled: torch.Tensor, device: str) -> torch.Tensor
 
 def run(args: argparse.Namespace) -> list[dict]:
     configs = dict(CONFIGS, **(FULL_CONFIGS if args.full else {}))
+    if args.methods:
+        configs = {name: configs[name] for name in args.methods}
     records = []
     for name in args.datasets:
         data = load_dataset(name)
@@ -143,6 +145,12 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--draws", type=int, default=None)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(CONFIGS) + list(FULL_CONFIGS),
+        help="only these transductive rows (label propagation and K-means always run)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.draws = args.draws or (10 if args.full else 3)
