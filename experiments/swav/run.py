@@ -11,10 +11,10 @@ KMeans-on-pixels baseline, and rewrites ``results.md``::
         python experiments/swav/run.py --root ../shared/data [--only usps] [--seeds 0 1]
 
 **Budgeted run** (``--out FILE``, for a lent GPU): the suite's ``gpu`` schedule, run by
-several worker processes sharing the device (see ``budget_pool.py``) under a wall-clock
-budget: no job starts unless its estimated duration still fits, jobs running at the
-deadline are stopped, and every job, finished or not, gets a line in the one JSON-lines
-file ``FILE`` (with the device name, torch version, command and date)::
+several worker processes sharing the device (see ``graphclust.bench.budget_pool``) under
+a wall-clock budget: no job starts unless its estimated duration still fits, jobs running
+at the deadline are stopped, and every job, finished or not, gets a line in the one
+JSON-lines file ``FILE`` (with the device name, torch version, command and date)::
 
     PYTHONPATH=. GRAPHCLUST_DATA=/path/to/data \\
         python experiments/swav/run.py --device cuda --out swav_gpu.jsonl [--budget 150]
@@ -44,6 +44,7 @@ import yaml
 from sklearn.cluster import KMeans
 
 from graphclust.adapters import load_images
+from graphclust.bench.budget_pool import Job, run_budgeted
 from graphclust.bench.environment import run_context
 from graphclust.bench.memory import peak_rss_mb, reset_peak_rss
 from graphclust.data import cache_root
@@ -51,8 +52,7 @@ from graphclust.methods.swav import SwAV
 from graphclust.metrics import ari, clustering_accuracy, nmi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from budget_pool import Job, run_budgeted  # noqa: E402 - the modules beside this script
-from table import write_table  # noqa: E402
+from table import write_table  # noqa: E402 - the module beside this script
 
 HERE = Path(__file__).resolve().parent
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphclust.utils.checks import non_negative_float, one_of, positive_float, positive_int
+
 
 @dataclass
 class Job:
@@ -43,6 +45,9 @@ class Job:
     group: str
     payload: Any = field(default_factory=dict)
     cost: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.cost = positive_float(self.cost, "cost")
 
 
 def _worker(
@@ -81,6 +86,7 @@ def run_budgeted(
     margin_s: float = 2.0,
     log: Callable[[str], None] = print,
     prepare: Callable[[], None] | None = None,
+    start_method: str = "spawn",
 ) -> dict[str, int]:
     """Run ``jobs`` (highest priority first) on ``n_workers`` processes until ``deadline``.
 
@@ -88,18 +94,32 @@ def run_budgeted(
         jobs: the work, in priority order.
         init, init_args: called once in every worker (load data, pick the device).
         run_job: ``payload -> result``, run in a worker (module-level, so picklable).
-        n_workers: processes (spawned, so CUDA initialises cleanly in each).
+        n_workers: worker processes.
         deadline: ``time.monotonic()`` value by which everything must have stopped.
         on_outcome: ``(job, outcome, result_or_message, seconds)``, called in this process.
         margin_s: a job starts only if its estimate ends this long before the deadline.
         log: progress lines.
         prepare: run here after the workers are spawned and before any job is sent (e.g.
             load the data the jobs read), so it overlaps the workers' start-up.
+        start_method: how workers start: "spawn" (a fresh interpreter, so CUDA
+            initialises cleanly in each; it imports ``run_job``'s module again) or, for
+            CPU-only work, "fork" or "forkserver".
 
     Returns:
         Counts of each outcome.
+
+    Raises:
+        ValueError: ``n_workers`` not an integer >= 1, ``margin_s`` negative, an unknown
+            ``start_method``, or two jobs with one key.
     """
-    ctx = mp.get_context("spawn")
+    n_workers = positive_int(n_workers, "n_workers")
+    margin_s = non_negative_float(margin_s, "margin_s")
+    start_method = one_of(start_method, "start_method", ("spawn", "fork", "forkserver"))
+    keys = [job.key for job in jobs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"jobs must have distinct keys (outcomes name jobs by key): {repeated}")
+    ctx = mp.get_context(start_method)
     results = ctx.Queue()
     tasks = [ctx.Queue() for _ in range(n_workers)]
     procs = [
