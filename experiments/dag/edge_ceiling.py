@@ -4,7 +4,7 @@ targets.
 
 EDGE (METHODS.md, Eq. 14-15) is the F1 of the intra class over the graph's edges, so
 it depends on how many edges a partition cuts and which. Three kinds of damage to the
-true partition, each at several strengths, 5 seeds:
+true partition (:mod:`graphclust.metrics.damage`), each at several strengths, 5 seeds:
 
 * ``random``: a fraction f of the nodes get a uniformly random class (errors scattered
   over the graph, as a feature-space clustering makes them);
@@ -33,51 +33,26 @@ import torch
 
 from graphclust.bench.environment import run_context
 from graphclust.data import load_dataset
-from graphclust.metrics import edge_score, nmi
+from graphclust.metrics import (
+    ball_damage,
+    edge_score,
+    merge_damage,
+    nmi,
+    random_damage,
+    split_damage,
+)
 
 PAPER_EDGE = {"cora": 0.9004, "citeseer": 0.8677, "pubmed": 0.8938}
 PAPER_NMI = {"cora": 0.5171, "citeseer": 0.4118, "pubmed": 0.2828}
 FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
-
-
-def random_damage(y: torch.Tensor, k: int, f: float, g: torch.Generator) -> torch.Tensor:
-    out = y.clone()
-    moved = torch.rand(y.numel(), generator=g) < f
-    out[moved] = torch.randint(0, k, (int(moved.sum()),), generator=g)
-    return out
-
-
-def ball_damage(
-    y: torch.Tensor, k: int, f: float, g: torch.Generator, ptr: torch.Tensor, nbr: torch.Tensor
-) -> torch.Tensor:
-    """Move whole closed 1-hop neighbourhoods to random classes until f N nodes moved."""
-    n = y.numel()
-    out = y.clone()
-    moved = torch.zeros(n, dtype=torch.bool)
-    order = torch.randperm(n, generator=g)
-    target = int(f * n)
-    for centre in order.tolist():
-        if int(moved.sum()) >= target:
-            break
-        ball = torch.cat([torch.tensor([centre]), nbr[ptr[centre] : ptr[centre + 1]]])
-        ball = ball[~moved[ball]]
-        if ball.numel() == 0:
-            continue
-        out[ball] = int(torch.randint(0, k, (1,), generator=g))
-        moved[ball] = True
-    return out
-
-
-def merge_damage(y: torch.Tensor, m: int, g: torch.Generator) -> torch.Tensor:
-    perm = torch.randperm(int(y.max()) + 1, generator=g)
-    mapping = torch.arange(perm.numel())
-    for i in range(m):  # class perm[2i + 1] joins class perm[2i]
-        mapping[perm[2 * i + 1]] = perm[2 * i]
-    return mapping[y]
-
-
-def split_damage(y: torch.Tensor, k: int, m: int, g: torch.Generator) -> torch.Tensor:
-    return y + k * torch.randint(0, m + 1, (y.numel(),), generator=g)
+# damage kind -> (true classes, edge_index, strength, generator) -> damaged partition
+DAMAGES = {
+    "truth": lambda y, ei, strength, g: y,
+    "random": lambda y, ei, strength, g: random_damage(y, strength, g),
+    "balls": lambda y, ei, strength, g: ball_damage(y, strength, g, ei),
+    "merge": lambda y, ei, strength, g: merge_damage(y, int(strength), g),
+    "split": lambda y, ei, strength, g: split_damage(y, int(strength), g),
+}
 
 
 def main() -> None:
@@ -90,12 +65,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
         data = load_dataset(name)
-        y, ei, n = data.y, data.edge_index, data.num_nodes
+        y, ei = data.y, data.edge_index
         k = int(data.num_classes)
-        order = torch.argsort(ei[0], stable=True)
-        nbr = ei[1][order]
-        ptr = torch.zeros(n + 1, dtype=torch.long)
-        ptr[1:] = torch.cumsum(torch.bincount(ei[0], minlength=n), 0)
         cases = [("truth", 0.0)]
         cases += [(kind, f) for kind in ("random", "balls") for f in FRACTIONS]
         cases += [("merge", m) for m in range(1, k // 2 + 1)]
@@ -103,17 +74,7 @@ def main() -> None:
         for kind, strength in cases:
             rows = []
             for seed in range(1 if kind == "truth" else args.seeds):
-                g = torch.Generator().manual_seed(seed)
-                if kind == "truth":
-                    pred = y
-                elif kind == "random":
-                    pred = random_damage(y, k, strength, g)
-                elif kind == "balls":
-                    pred = ball_damage(y, k, strength, g, ptr, nbr)
-                elif kind == "merge":
-                    pred = merge_damage(y, int(strength), g)
-                else:
-                    pred = split_damage(y, k, int(strength), g)
+                pred = DAMAGES[kind](y, ei, strength, torch.Generator().manual_seed(seed))
                 report = edge_score(pred, edge_index=ei, y=y)
                 rows.append((nmi(y, pred), report.edge, report.trivial_edge, report.inter_f1))
             stats = torch.tensor(rows, dtype=torch.float64)

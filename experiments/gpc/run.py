@@ -1,10 +1,10 @@
 """GPC benchmark: generalised category discovery and a side-by-side of estimated K.
 
-Protocol (``protocol.py``): half of the classes are known and 50% of their rows are
-labelled (:func:`graphclust.methods.gpc.draw_labeled_rows`, seeded by the run's seed);
-the other classes are unseen. ACC all / old / new on the unlabelled rows (one Hungarian
-matching over all of them). Methods, every one with K bounds that never come from the
-true K:
+Protocol: half of the classes are known and 50% of their rows are labelled
+(:func:`graphclust.methods.gpc.draw_labeled_rows`, seeded by the run's seed); the other
+classes are unseen. ACC all / old / new on the unlabelled rows (one Hungarian matching
+over all of them; :func:`graphclust.metrics.gcd_accuracy`). Methods, every one with K
+bounds that never come from the true K:
 
 - ``gpc``: GPC with a trained encoder (GCN on Cora/CiteSeer, MLP elsewhere);
 - ``gpc-plain``: GPC on the features (``train_encoder=False``);
@@ -49,9 +49,7 @@ from graphclust.graph import knn_graph
 from graphclust.methods.dag import DAG
 from graphclust.methods.gpc import GPC, draw_labeled_rows
 from graphclust.methods.ksearch import kmeans_k_search
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import gcd_accuracy  # noqa: E402
+from graphclust.metrics import gcd_accuracy
 
 HERE = Path(__file__).resolve().parent
 GRAPHS = ("cora", "citeseer")

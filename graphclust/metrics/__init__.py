@@ -7,6 +7,11 @@
 * :mod:`~graphclust.metrics.features`: calinski_harabasz, silhouette (subsampled).
 * :mod:`~graphclust.metrics.edge`: edge_score -> EdgeReport (EDGE of Liu et al. 2024
   with the context it needs: trivial score, inter-class F1, number of clusters).
+* :mod:`~graphclust.metrics.damage`: random_damage, ball_damage, merge_damage,
+  split_damage, partitions made from the true classes by controlled damage (what a
+  score such as EDGE rewards).
+* :mod:`~graphclust.metrics.gcd`: gcd_accuracy, ACC all / old / new of generalised
+  category discovery on the unlabelled rows.
 * :mod:`~graphclust.metrics.overlap`: overlapping_nmi (McDaid et al. NMI_max),
   overlapping_f1, symmetric_jaccard against overlapping ground truth (covers).
 * :mod:`~graphclust.metrics.ood`: maxquery_scores (MaxQuery), msp_scores,
@@ -15,8 +20,10 @@
 * :mod:`~graphclust.metrics.report`: evaluate_partition, all of the above in one dict.
 """
 
+from graphclust.metrics.damage import ball_damage, merge_damage, random_damage, split_damage
 from graphclust.metrics.edge import EdgeReport, edge_score
 from graphclust.metrics.features import calinski_harabasz, silhouette
+from graphclust.metrics.gcd import gcd_accuracy
 from graphclust.metrics.graph import conductance, coverage, modularity
 from graphclust.metrics.ood import (
     aupr,
@@ -42,7 +49,9 @@ __all__ = [
     "EdgeReport",
     "aupr",
     "auroc",
+    "ball_damage",
     "fpr_at_tpr",
+    "gcd_accuracy",
     "knn_distance_scores",
     "linear_probe_accuracy",
     "maxquery_scores",
@@ -57,10 +66,13 @@ __all__ = [
     "evaluate_partition",
     "macro_f1",
     "match_labels",
+    "merge_damage",
     "modularity",
     "nmi",
+    "random_damage",
     "overlapping_f1",
     "overlapping_nmi",
     "silhouette",
+    "split_damage",
     "symmetric_jaccard",
 ]

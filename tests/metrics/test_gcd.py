@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
+import math
 
+import numpy as np
+import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments" / "gpc"))
-from protocol import gcd_accuracy  # noqa: E402
+from graphclust.metrics import gcd_accuracy
 
 
 def _brute_force(y, labels):
@@ -49,3 +49,22 @@ def test_perfect_partition_scores_one():
     mask = torch.tensor([True, False, False, False, False, False])
     scores = gcd_accuracy(y, (y + 7) % 3, mask, torch.tensor([0]))
     assert scores == {"acc_all": 1.0, "acc_old": 1.0, "acc_new": 1.0}
+
+
+def test_a_group_without_rows_is_nan_and_inputs_may_be_numpy():
+    y = np.array([0, 0, 1, 1])
+    scores = gcd_accuracy(y, np.array([1, 1, 0, 0]), np.zeros(4, dtype=bool), [0, 1])
+    assert scores["acc_all"] == 1.0 and scores["acc_old"] == 1.0
+    assert math.isnan(scores["acc_new"])
+
+
+def test_refuses_a_mask_it_cannot_read():
+    y = torch.tensor([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="labeled_mask must be a boolean vector"):
+        gcd_accuracy(y, y, torch.tensor([1, 0, 0, 0]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="labeled_mask must be a boolean vector"):
+        gcd_accuracy(y, y, torch.zeros(3, dtype=torch.bool), torch.tensor([0]))
+    with pytest.raises(ValueError, match="every row"):
+        gcd_accuracy(y, y, torch.ones(4, dtype=torch.bool), torch.tensor([0]))
+    with pytest.raises(ValueError, match="labels has 3 entries"):
+        gcd_accuracy(y, y[:3], torch.zeros(4, dtype=torch.bool), torch.tensor([0]))
