@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 DEFAULT_SEEDS = 3
 
@@ -147,8 +148,65 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "they are not known to be apart, and EDGE then holds at one fixed intra/inter "
         "mix (--inter-ratio, default 1.0), so compare partitions at the same mix only.",
     )
-    evaluate.add_arguments(parser)
+    _evaluate_arguments(parser, evaluate)
     parser.set_defaults(handler=evaluate.run)
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser, evaluate: ModuleType) -> None:
+    """The ``graphclust evaluate`` options."""
+    parser.add_argument(
+        "--graph",
+        required=True,
+        help="a dataset name (see 'graphclust datasets') or an edge-list file "
+        "('i j' per line, 0-based)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="data root for a dataset name (default: $GRAPHCLUST_DATA)",
+    )
+    parser.add_argument(
+        "--partition",
+        type=Path,
+        required=True,
+        help="partition file: one label per line, or 'node label' per line",
+    )
+    parser.add_argument(
+        "--intra",
+        type=Path,
+        default=None,
+        help="file of pairs known to share a community ('i j' per line)",
+    )
+    parser.add_argument(
+        "--inter", type=Path, default=None, help="file of pairs known to be apart ('i j' per line)"
+    )
+    parser.add_argument(
+        "--sample-inter",
+        type=int,
+        nargs="?",
+        const=evaluate.BY_RATIO,
+        default=None,
+        metavar="N",
+        help="instead of --inter, draw inter pairs uniformly from the node pairs with no "
+        "edge between them (and not in --intra): N of them, or without N "
+        "--inter-ratio times the number of intra pairs. Caveats: a sampled pair is only "
+        "non-adjacent, not known to be apart, and EDGE (and its trivial score) depends "
+        "on the intra/inter mix, so it compares partitions only at one fixed mix",
+    )
+    parser.add_argument(
+        "--inter-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="with --sample-inter and no N: sample R inter pairs per distinct intra pair "
+        f"(default: {evaluate.DEFAULT_INTER_RATIO}, as many inter as intra pairs)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample-inter (default: 0)")
+    parser.add_argument(
+        "--save-inter", type=Path, default=None, help="write the sampled inter pairs to this file"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
 def _add_fit(subparsers: argparse._SubParsersAction) -> None:

@@ -36,15 +36,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from graphclust.bench.pair_files import PairFile, read_pairs, read_partition
+from graphclust.data.pair_files import read_pairs, read_partition
 from graphclust.metrics import edge_score
 from graphclust.metrics.edge import EdgeReport
+from graphclust.metrics.pair_sampling import sample_inter_pairs, undirected_pair_keys
 
-# exhaustive enumeration of candidate non-edges is used below this many node pairs
-_ENUMERATE_LIMIT = 5_000_000
 # --sample-inter without N: a non-string const, which argparse stores unconverted, so it
 # cannot clash with any count a user types
-_BY_RATIO = object()
+BY_RATIO = object()
 #: Default number of sampled inter pairs per distinct intra pair.
 DEFAULT_INTER_RATIO = 1.0
 #: What a report with sampled inter pairs must say (text and JSON).
@@ -55,135 +54,7 @@ SAMPLED_INTER_NOTE = (
 )
 
 
-def _undirected_keys(pairs: torch.Tensor, num_nodes: int) -> np.ndarray:
-    """Sorted unique keys min(i, j) * N + max(i, j) of pairs [2, M], self-pairs dropped."""
-    low = torch.minimum(pairs[0], pairs[1])
-    high = torch.maximum(pairs[0], pairs[1])
-    keep = low != high
-    return np.unique((low[keep] * num_nodes + high[keep]).numpy())
-
-
-def sample_inter_pairs(
-    edge_index: torch.Tensor,
-    num_nodes: int,
-    n_samples: int,
-    exclude: torch.Tensor | None = None,
-    seed: int = 0,
-) -> tuple[torch.Tensor, int]:
-    """Draw distinct unordered node pairs uniformly among pairs with no edge between them.
-
-    Args:
-        edge_index: [2, E] (either direction counts as an edge).
-        num_nodes: N.
-        n_samples: how many pairs to draw (without replacement).
-        exclude: further pairs [2, M] that must not be drawn (e.g. the known intra pairs).
-        seed: seed of the NumPy generator; the same seed gives the same pairs.
-
-    Returns:
-        pairs: LongTensor [2, n_samples] with i < j in each column.
-        n_candidates: the number of pairs the sample was drawn from.
-    """
-    if n_samples < 1:
-        raise ValueError(f"--sample-inter must be at least 1, got {n_samples}")
-    taken = _undirected_keys(edge_index.cpu().long(), num_nodes)
-    if exclude is not None and exclude.numel() > 0:
-        taken = np.union1d(taken, _undirected_keys(exclude.cpu().long(), num_nodes))
-    total = num_nodes * (num_nodes - 1) // 2
-    n_candidates = total - taken.size
-    if n_samples > n_candidates:
-        raise ValueError(
-            f"cannot sample {n_samples} inter pairs: only {n_candidates} node pairs have "
-            "no edge and are not known intra pairs; ask for fewer"
-        )
-    rng = np.random.default_rng(seed)
-    if total <= _ENUMERATE_LIMIT:
-        low, high = np.triu_indices(num_nodes, k=1)
-        keys = low.astype(np.int64) * num_nodes + high
-        keys = keys[~np.isin(keys, taken, assume_unique=True)]
-        chosen = rng.choice(keys, size=n_samples, replace=False)
-    else:
-        chosen = _rejection_sample(rng, num_nodes, n_samples, taken)
-    pairs = torch.from_numpy(np.stack([chosen // num_nodes, chosen % num_nodes]))
-    return pairs, n_candidates
-
-
-def _rejection_sample(
-    rng: np.random.Generator, num_nodes: int, n_samples: int, taken: np.ndarray
-) -> np.ndarray:
-    """Uniform distinct keys outside ``taken`` for large N, where almost every pair is free."""
-    chosen = np.empty(0, dtype=np.int64)
-    while chosen.size < n_samples:
-        need = n_samples - chosen.size
-        i = rng.integers(0, num_nodes, size=2 * need + 16)
-        j = rng.integers(0, num_nodes, size=2 * need + 16)
-        keep = i != j
-        keys = np.minimum(i, j)[keep] * num_nodes + np.maximum(i, j)[keep]
-        keys = keys[~np.isin(keys, taken)]
-        # keep first occurrences only, in draw order, so the result is a uniform sample
-        _, first = np.unique(np.concatenate([chosen, keys]), return_index=True)
-        merged = np.concatenate([chosen, keys])[np.sort(first)]
-        chosen = merged[:n_samples]
-    return chosen
-
-
 # -- the command ------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``graphclust evaluate`` options to ``parser``."""
-    parser.add_argument(
-        "--graph",
-        required=True,
-        help="a dataset name (see 'graphclust datasets') or an edge-list file "
-        "('i j' per line, 0-based)",
-    )
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="data root for a dataset name (default: $GRAPHCLUST_DATA)",
-    )
-    parser.add_argument(
-        "--partition",
-        type=Path,
-        required=True,
-        help="partition file: one label per line, or 'node label' per line",
-    )
-    parser.add_argument(
-        "--intra",
-        type=Path,
-        default=None,
-        help="file of pairs known to share a community ('i j' per line)",
-    )
-    parser.add_argument(
-        "--inter", type=Path, default=None, help="file of pairs known to be apart ('i j' per line)"
-    )
-    parser.add_argument(
-        "--sample-inter",
-        type=int,
-        nargs="?",
-        const=_BY_RATIO,
-        default=None,
-        metavar="N",
-        help="instead of --inter, draw inter pairs uniformly from the node pairs with no "
-        "edge between them (and not in --intra): N of them, or without N "
-        "--inter-ratio times the number of intra pairs. Caveats: a sampled pair is only "
-        "non-adjacent, not known to be apart, and EDGE (and its trivial score) depends "
-        "on the intra/inter mix, so it compares partitions only at one fixed mix",
-    )
-    parser.add_argument(
-        "--inter-ratio",
-        type=float,
-        default=None,
-        metavar="R",
-        help="with --sample-inter and no N: sample R inter pairs per distinct intra pair "
-        f"(default: {DEFAULT_INTER_RATIO}, as many inter as intra pairs)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --sample-inter (default: 0)")
-    parser.add_argument(
-        "--save-inter", type=Path, default=None, help="write the sampled inter pairs to this file"
-    )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-
-
 def _load_graph(graph: str, root: Path | None) -> tuple[torch.Tensor, int | None, object, str]:
     """(edge_index [2, E], num_nodes or None, y or None, description) of --graph."""
     path = Path(graph)
@@ -206,13 +77,13 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.inter_ratio is not None:
         if args.sample_inter is None:
             raise ValueError("--inter-ratio only applies with --sample-inter")
-        if args.sample_inter is not _BY_RATIO:
+        if args.sample_inter is not BY_RATIO:
             raise ValueError("give --sample-inter N or --inter-ratio R, not both")
         if not args.inter_ratio > 0:
             raise ValueError(f"--inter-ratio must be positive, got {args.inter_ratio}")
     if (
         args.sample_inter is not None
-        and args.sample_inter is not _BY_RATIO
+        and args.sample_inter is not BY_RATIO
         and args.sample_inter < 1
     ):
         raise ValueError(f"--sample-inter must be at least 1, got {args.sample_inter}")
@@ -240,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.partition} labels {labels.numel()} nodes but {graph_name} has {num_nodes}; "
             "give one label per node, in node order"
         )
-    n_edges = _undirected_keys(edge_index.cpu().long(), num_nodes).size
+    n_edges = undirected_pair_keys(edge_index.cpu().long(), num_nodes).size
     lines = [
         f"graph:      {graph_name}: {num_nodes} nodes, {n_edges} edges",
         f"partition:  {args.partition}",
@@ -263,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
             inter_pairs, sample = inter.pairs, None
             source = f"from {args.inter}"
         else:
-            n_intra = _undirected_keys(intra.pairs, num_nodes).size
-            if args.sample_inter is not _BY_RATIO:  # an explicit count
+            n_intra = undirected_pair_keys(intra.pairs, num_nodes).size
+            if args.sample_inter is not BY_RATIO:  # an explicit count
                 size, ratio = args.sample_inter, args.sample_inter / max(n_intra, 1)
             else:
                 ratio = args.inter_ratio if args.inter_ratio is not None else DEFAULT_INTER_RATIO
@@ -321,14 +192,4 @@ def format_report(report: EdgeReport) -> list[str]:
     ]
 
 
-__all__ = [
-    "DEFAULT_INTER_RATIO",
-    "SAMPLED_INTER_NOTE",
-    "PairFile",
-    "add_arguments",
-    "format_report",
-    "read_pairs",
-    "read_partition",
-    "run",
-    "sample_inter_pairs",
-]
+__all__ = ["BY_RATIO", "DEFAULT_INTER_RATIO", "SAMPLED_INTER_NOTE", "format_report", "run"]

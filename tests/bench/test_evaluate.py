@@ -1,4 +1,5 @@
-"""``graphclust evaluate``: file readers, inter-pair sampling and the command end to end."""
+"""``graphclust evaluate`` end to end (its readers: tests/data/test_pair_files.py; the
+inter-pair sampling: tests/metrics/test_pair_sampling.py)."""
 
 from __future__ import annotations
 
@@ -10,109 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from graphclust.bench.evaluate import (
-    read_pairs,
-    read_partition,
-    sample_inter_pairs,
-)
 from graphclust.cli import main
+from graphclust.data.pair_files import read_pairs
 from graphclust.metrics import edge_score
+from graphclust.metrics.pair_sampling import sample_inter_pairs
 
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
-
-
-# -- readers ----------------------------------------------------------------------------
-def test_partition_one_label_per_line(tmp_path: Path) -> None:
-    # a trailing comma (CSV export) leaves one field
-    path = _write(tmp_path / "p.txt", "# from some tool\nc2\nc2\n\nc7\nc2,\n")
-    labels, names = read_partition(path)
-    assert labels.tolist() == [0, 0, 1, 0]
-    assert names == ["c2", "c7"]
-
-
-def test_partition_node_label_pairs_any_order(tmp_path: Path) -> None:
-    path = _write(tmp_path / "p.tsv", "2\t5\n0\t9\n1 5\n")
-    labels, names = read_partition(path)
-    assert labels.tolist() == [0, 1, 1]  # node 0 -> "9", nodes 1, 2 -> "5"
-    assert names == ["9", "5"]
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("0 1\n1 1\n2\n", "line 3: 1 fields, but line 1 has 2"),
-        ("0 a\n0 b\n", "line 2: node 0 was already given a label on line 1"),
-        ("0 a\n2 b\n", "1 nodes in 0..2 have no label"),
-        ("x a\n", "line 1: 'x' is not an integer node id"),
-        ("-1 a\n", "line 1: node id -1 is negative"),
-        ("0 a b\n", "expected 'label' or 'node label'"),
-        ("# nothing\n\n", "no data lines"),
-    ],
-)
-def test_partition_errors_name_the_line(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        read_partition(_write(tmp_path / "bad.txt", text))
-
-
-def test_pairs_reader_and_errors(tmp_path: Path) -> None:
-    pairs = read_pairs(_write(tmp_path / "ok.txt", "# i j\n0 1\n3,2\n"))
-    assert pairs.pairs.tolist() == [[0, 3], [1, 2]]
-    assert pairs.lines.tolist() == [2, 3]
-    with pytest.raises(ValueError, match="line 2: expected 2 fields"):
-        read_pairs(_write(tmp_path / "a.txt", "0 1\n0 1 2\n"))
-    with pytest.raises(ValueError, match=r"line 1: the pair \(4, 4\)"):
-        read_pairs(_write(tmp_path / "b.txt", "4 4\n"))
-    with pytest.raises(ValueError, match="line 1: '1.5' is not an integer"):
-        read_pairs(_write(tmp_path / "c.txt", "1.5 2\n"))
-    with pytest.raises(FileNotFoundError):
-        read_pairs(tmp_path / "missing.txt")
-    weighted = read_pairs(_write(tmp_path / "w.txt", "0 1 0.5\n"), edge_list=True)
-    assert weighted.pairs.tolist() == [[0], [1]]
-    with pytest.raises(ValueError, match=r"line 3: pair \(1, 9\) refers to a node >= 5"):
-        read_pairs(_write(tmp_path / "r.txt", "0 1\n\n1 9\n")).check_range(5)
-
-
-# -- sampling ---------------------------------------------------------------------------
-def _ring(n: int) -> torch.Tensor:
-    i = torch.arange(n)
-    return torch.stack([i, (i + 1) % n])
-
-
-def test_sampled_inter_pairs_avoid_edges_and_intra() -> None:
-    edges, intra = _ring(8), torch.tensor([[0, 5], [4, 1]])
-    pairs, candidates = sample_inter_pairs(edges, 8, 10, exclude=intra, seed=3)
-    assert candidates == 28 - 8 - 2
-    keys = {tuple(p) for p in pairs.t().tolist()}
-    assert len(keys) == 10 and all(i < j for i, j in keys)
-    forbidden = {(min(i, j), max(i, j)) for i, j in torch.cat([edges, intra], 1).t().tolist()}
-    assert not keys & forbidden
-    again, _ = sample_inter_pairs(edges, 8, 10, exclude=intra, seed=3)
-    assert torch.equal(pairs, again)
-    with pytest.raises(ValueError, match="only 18 node pairs"):
-        sample_inter_pairs(edges, 8, 19, exclude=intra)
-
-
-@pytest.mark.parametrize("enumerate_limit", [10**9, 0])
-def test_sampling_is_uniform(monkeypatch: pytest.MonkeyPatch, enumerate_limit: int) -> None:
-    """The 14 non-adjacent pairs of a 7-ring are drawn equally often (chi-square), both by
-    enumeration and by the rejection path used on large graphs."""
-    import graphclust.bench.evaluate as module
-
-    monkeypatch.setattr(module, "_ENUMERATE_LIMIT", enumerate_limit)
-    edges = _ring(7)
-    counts: dict[tuple[int, int], int] = {}
-    draws = 600
-    for seed in range(draws):
-        pairs, candidates = sample_inter_pairs(edges, 7, 2, seed=seed)
-        for pair in pairs.t().tolist():
-            counts[tuple(pair)] = counts.get(tuple(pair), 0) + 1
-    assert candidates == 14 and len(counts) == 14
-    expected = draws * 2 / 14
-    chi2 = sum((c - expected) ** 2 / expected for c in counts.values())
-    assert chi2 < 36.0  # 13 degrees of freedom: p ~ 0.001
 
 
 # -- the command ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Readers of the files ``graphclust evaluate`` takes: partitions and node pairs.
+"""Readers of partition and node-pair files (what ``graphclust evaluate`` takes).
 
 Blank lines and lines starting with ``#`` are ignored; fields are separated by
 whitespace or commas; node ids are 0-based integers. Every error names the file and
