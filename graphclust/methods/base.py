@@ -9,9 +9,12 @@ run configuration, lives here once.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 import time
+import warnings
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch_geometric.data import Data
@@ -197,4 +200,64 @@ def check_finite(tensor: torch.Tensor, what: str, step: int | None = None) -> No
         )
 
 
-__all__ = ["BaseClusterer", "NotFittedError", "check_finite", "check_n_clusters"]
+class Renumbered(NamedTuple):
+    """Labels of the clusters that hold samples, numbered ``0..n-1`` (:func:`renumber_clusters`)."""
+
+    labels: torch.Tensor  # LongTensor [N], in 0..n-1
+    cluster_ids: torch.Tensor  # LongTensor [n], ascending: the trained cluster of each label
+    soft: torch.Tensor | None  # [N, n], the columns of cluster_ids, rows summing to 1
+
+
+def renumber_clusters(
+    raw: torch.Tensor,
+    soft: torch.Tensor | None = None,
+    n_trained: int | None = None,
+    method: str = "",
+) -> Renumbered:
+    """Number the trained clusters that hold samples ``0..n-1``, as the contract wants.
+
+    A method that trains ``K`` clusters (centroids, a softmax head, prototypes) and
+    reads its labels as ``raw`` ids in ``0..K-1`` can leave some empty; their ids would
+    then be missing from ``labels_``. Here the used ids, ascending, become
+    ``cluster_ids`` and ``labels = inverse``, so that ``cluster_ids[labels] == raw``.
+    ``soft`` ``[N, K]`` keeps the columns of ``cluster_ids``, each row renormalised
+    (its argmax is unchanged when ``raw`` is the argmax of ``soft``).
+
+    With ``n_trained``, a ``UserWarning`` naming ``method`` says when fewer than
+    ``n_trained`` clusters hold samples; it points at the first caller outside
+    graphclust (the user's ``fit``).
+    """
+    cluster_ids, labels = torch.unique(raw, return_inverse=True)
+    if soft is not None:
+        soft = soft[:, cluster_ids.to(soft.device)]
+        soft = soft / soft.sum(dim=1, keepdim=True).clamp_min(1e-30)
+    n = int(cluster_ids.numel())
+    if n_trained is not None and n < n_trained:
+        warnings.warn(
+            f"{method}: only {n} of the {n_trained} clusters hold samples; labels_ are "
+            f"numbered 0..{n - 1} and cluster_ids_ maps them to the trained clusters",
+            UserWarning,
+            stacklevel=_outside_package_stacklevel(),
+        )
+    return Renumbered(labels, cluster_ids, soft)
+
+
+def _outside_package_stacklevel() -> int:
+    """The ``warnings.warn`` stacklevel, for its caller, of the first frame outside
+    graphclust and torch (whose decorators such as ``no_grad`` add frames)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    skip = (package + os.sep, os.path.dirname(torch.__file__) + os.sep)
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+__all__ = [
+    "BaseClusterer",
+    "NotFittedError",
+    "Renumbered",
+    "check_finite",
+    "check_n_clusters",
+    "renumber_clusters",
+]

@@ -29,7 +29,10 @@ cluster-size-regularised target (Dizaji et al., ICCV 2017).
 
 Model selection is label-free: the fitted state is the final model, at convergence of
 the targets (or at the epoch limit; ``converged_`` says which). ``labels_`` is the
-argmax of the clean ``P`` of that model.
+argmax of the clean ``P`` of that model, numbered ``0..n_clusters_-1`` over the head's
+clusters that hold samples: ``cluster_ids_`` maps them back to the ``K`` outputs of the
+head, ``soft_assignments_`` keeps those columns of ``P`` (rows renormalised), and a
+warning says when fewer than ``K`` clusters hold samples.
 
 Input: ``fit(data)`` takes a ``torch_geometric`` ``Data`` with features (graph
 autoencoders) or images (``[N, C, H, W]`` / ``[N, H, W]`` in ``[0, 1]`` or ``uint8``,
@@ -74,7 +77,7 @@ from torch_geometric.data import Data
 from graphclust.adapters.image import check_images
 from graphclust.assign import dec_target, depict_target, fit_kmeans, kl_clustering_loss
 from graphclust.data.validation import check_n_clusters
-from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.base import BaseClusterer, check_finite, renumber_clusters
 from graphclust.nn.conv_ae import ConvDenoisingAutoencoder
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder
@@ -148,7 +151,8 @@ class DEPICT(BaseClusterer):
     Fitted attributes, besides the base ones: ``converged_`` (targets converged before
     ``epochs``), ``n_epochs_`` (self-training epochs run), ``target_``
     (``[N, K]``, the last target), ``init_labels_`` (the k-means start),
-    ``model_`` (the trained network, eval mode).
+    ``model_`` (the trained network, eval mode), ``cluster_ids_`` (LongTensor
+    ``[n_clusters_]``: the head output, in ``0..K-1``, of each label).
     """
 
     requires_features: ClassVar[bool] = True
@@ -396,9 +400,9 @@ class DEPICT(BaseClusterer):
         self.model_ = net.eval()
         self.target_ = q.cpu()
         self.embeddings_ = z
-        self.soft_assignments_ = p
-        self.labels_ = p.argmax(dim=1).cpu()
-        self.n_clusters_ = int(self.labels_.unique().numel())
+        found = renumber_clusters(p.argmax(dim=1).cpu(), p.cpu(), self.n_clusters, "DEPICT")
+        self.labels_, self.cluster_ids_, self.soft_assignments_ = found
+        self.n_clusters_ = int(found.cluster_ids.numel())
 
 
 __all__ = ["DEPICT", "FeatureDenoisingAutoencoder"]

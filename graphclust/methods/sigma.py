@@ -51,6 +51,14 @@ from graphclust.data.validation import check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
 from graphclust.training import optimize
+from graphclust.utils.checks import (
+    flag,
+    non_negative_float,
+    one_of,
+    positive_float,
+    positive_int,
+    probability,
+)
 from graphclust.utils.distributed import (
     ProcessGroup,
     all_reduce_sum_,
@@ -59,6 +67,19 @@ from graphclust.utils.distributed import (
 )
 
 _TARGETS = ("sigma", "pixels")
+_POSITIVE_INTS = (
+    "dim",
+    "depth",
+    "heads",
+    "decoder_dim",
+    "decoder_depth",
+    "feature_dim",
+    "n_prototypes",
+    "sinkhorn_iters",
+    "epochs",
+    "batch_size",
+    "kmeans_n_init",
+)
 
 
 class SIGMANet(nn.Module):
@@ -97,7 +118,9 @@ class SIGMA(BaseClusterer):
         n_clusters: clusters of the k-means on the clip embeddings (``labels_``).
         target: ``"sigma"`` (features from the jointly trained projection network) or
             ``"pixels"`` (VideoMAE-style normalised-pixel regression).
-        tube_size: ``(t, p)``, tubes of ``t`` frames by ``p x p`` pixels.
+        tube_size: ``(t, p)``, tubes of ``t`` frames by ``p x p`` pixels; they must
+            tile the clips with at least two spatial positions (one to hide, one to
+            show).
         mask_ratio: fraction of spatial positions hidden (tube masking).
         dim, depth, heads: encoder size; decoder_dim, decoder_depth: decoder size.
         feature_dim: size of the tube features ``x^phi``, ``x^Psi``.
@@ -200,17 +223,44 @@ class SIGMA(BaseClusterer):
 
     # -- training ---------------------------------------------------------------------
     def _check_params(self, clips: torch.Tensor) -> None:
-        if self.target not in _TARGETS:
-            raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}")
-        if self.codes not in ("hard", "soft"):
-            raise ValueError(f"codes must be 'hard' or 'soft', got {self.codes!r}")
-        tube_grid(tuple(clips.shape[1:]), tuple(self.tube_size))
-        if not 0 < self.mask_ratio < 1:
-            raise ValueError(f"mask_ratio must lie in (0, 1), got {self.mask_ratio}")
-        for name in ("epochs", "batch_size", "n_prototypes", "sinkhorn_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        super()._validate_params(None)  # the device, as every method: before any work
+        one_of(self.target, "target", _TARGETS)
+        one_of(self.codes, "codes", ("hard", "soft"))
+        probability(self.mask_ratio, "mask_ratio", zero=False, one=False)
+        for name in _POSITIVE_INTS:
+            positive_int(getattr(self, name), name)
+        positive_int(self.warmup_epochs, "warmup_epochs", 0)
+        for name in ("temperature", "epsilon", "lr"):
+            positive_float(getattr(self, name), name)
+        non_negative_float(self.weight_decay, "weight_decay")
+        flag(self.progress, "progress")
+        for name in ("dim", "decoder_dim"):  # attention splits the width across the heads
+            if getattr(self, name) % self.heads:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} must be a multiple of heads={self.heads}"
+                )
+        self._check_tube_size(tuple(clips.shape[1:]))
+
+    def _check_tube_size(self, clip_shape: tuple[int, ...]) -> None:
+        """``tube_size`` must tile the clips and leave at least two spatial positions:
+        tube masking hides some positions and keeps others visible, so one position
+        (a patch as large as the frame) leaves nothing to predict."""
+        size = self.tube_size
+        if not (
+            isinstance(size, (tuple, list))
+            and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in size)
+        ):
+            raise ValueError(f"tube_size must be two positive integers (t, p), got {size!r}")
+        grid = tube_grid(clip_shape, tuple(size))
+        if grid.n_spatial < 2:
+            _, _, h, w = clip_shape
+            raise ValueError(
+                f"tube_size={tuple(size)!r} cuts {h}x{w} frames into {grid.n_spatial} spatial "
+                "position; tube masking needs at least 2 (one hidden, one visible): use a "
+                f"patch size p that divides H={h} and W={w} with (H/p)(W/p) >= 2, or larger "
+                "frames"
+            )
 
     def _fit(self, clips: torch.Tensor, device: torch.device) -> None:
         self._device = device

@@ -77,13 +77,20 @@ def test_matching_prior_recovers_skew_uniform_forces_balance() -> None:
 def test_fitted_state_is_consistent_and_finite() -> None:
     data, _ = _blobs([60, 60, 60])
     model = _fit_quiet(DEPICT(n_clusters=3, encoder="mlp", epochs=5, **SMALL), data)
-    assert model.labels_.shape == (180,) and model.soft_assignments_.shape == (180, 3)
+    k = model.n_clusters_
+    assert model.labels_.shape == (180,) and model.soft_assignments_.shape == (180, k)
     assert model.embeddings_.shape == (180, 4)
     for name in ("soft_assignments_", "embeddings_", "target_"):
         assert torch.isfinite(getattr(model, name)).all()
     torch.testing.assert_close(model.soft_assignments_.sum(1), torch.ones(180))
+    # the head's P on the fitted embeddings, restricted to the used clusters
+    with torch.no_grad():
+        p = torch.softmax(model.model_.head(model.embeddings_), dim=1)
+    used = p[:, model.cluster_ids_]
+    torch.testing.assert_close(model.soft_assignments_, used / used.sum(1, keepdim=True))
+    assert torch.equal(model.cluster_ids_[model.labels_], p.argmax(dim=1))
     # the last target comes from the final network: no update after the last refresh
-    torch.testing.assert_close(model.target_, depict_target(model.soft_assignments_))
+    torch.testing.assert_close(model.target_, depict_target(p))
     assert all(math.isfinite(v) for v in model.history_["loss"])
     assert model.n_epochs_ <= 5 and len(model.history_["pretrain_loss"]) == 10
 
@@ -112,6 +119,36 @@ def test_images_input_and_dec_target() -> None:
     ).fit((images * 255).to(torch.uint8))
     assert model.labels_.shape == (40,) and model.embeddings_.shape == (40, 2)
     assert torch.isfinite(model.soft_assignments_).all()
+
+
+def test_labels_of_an_emptied_head_cluster_are_renumbered() -> None:
+    """Identical samples and a prior favouring cluster 2: every sample ends in head output
+    2 (the target pulls each identical row to the prior's largest cluster). The contract
+    still wants labels 0..n_clusters_-1; cluster_ids_ maps them back to the head."""
+    data = Data(x=torch.ones(6, 2), edge_index=torch.empty(2, 0, dtype=torch.long))
+    model = DEPICT(
+        n_clusters=3,
+        encoder="mlp",
+        hidden=(8,),
+        latent_dim=4,
+        pretrain_epochs=1,
+        init_epochs=0,
+        epochs=20,
+        tol=1e-9,
+        lr=1e-2,
+        prior=[0.05, 0.05, 0.9],
+        n_init=1,
+        device="cpu",
+    )
+    with pytest.warns(UserWarning, match="only 1 of the 3 clusters") as caught:
+        model.fit(data)
+    assert any(w.filename == __file__ for w in caught)  # the warning points at the fit call
+    assert model.labels_.tolist() == [0] * 6 and model.n_clusters_ == 1
+    assert model.cluster_ids_.tolist() == [2]
+    # reference: the head's own argmax on the fitted embeddings, read through cluster_ids_
+    raw = model.model_.head(model.embeddings_).argmax(dim=1)
+    assert torch.equal(model.cluster_ids_[model.labels_], raw)
+    torch.testing.assert_close(model.soft_assignments_, torch.ones(6, 1))
 
 
 @pytest.mark.parametrize(

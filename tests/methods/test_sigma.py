@@ -161,6 +161,39 @@ def test_input_and_parameter_errors() -> None:
         model.transform(torch.rand(3, 4, 1, 16, 16))
 
 
+def test_a_tube_as_large_as_the_frame_is_refused_by_name() -> None:
+    """Tube masking hides some spatial positions and shows the others: with p = H = W
+    there is one position, so no batch has a tube to predict (it used to fail inside
+    Sinkhorn on a (0, n_prototypes) score matrix). Refused at fit, naming tube_size;
+    two positions (p = H, W = 2p) are enough to train."""
+    clips = torch.rand(8, 2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    for batch_size in (1, 8):
+        with pytest.raises(ValueError, match=r"tube_size=\(2, 4\).* 1 spatial position"):
+            SIGMA(n_clusters=2, **{**TINY, "batch_size": batch_size}).fit(clips)
+    wide = torch.rand(8, 2, 1, 4, 8, generator=torch.Generator().manual_seed(0))
+    model = SIGMA(n_clusters=2, **{**TINY, "batch_size": 1}).fit(wide)
+    assert len(model.history_["loss"]) == TINY["epochs"]
+    assert sorted(model.labels_.unique().tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tube_size": 4}, "tube_size must be two positive integers"),
+        ({"mask_ratio": 1.0}, "mask_ratio"),
+        ({"heads": 3}, "dim=16 must be a multiple of heads=3"),
+        ({"temperature": 0}, "temperature"),
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+        ({"kmeans_n_init": 0}, "kmeans_n_init"),
+        ({"progress": "yes"}, "progress"),
+    ],
+)
+def test_bad_parameters_are_refused_at_fit(params: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SIGMA(n_clusters=2, **{**TINY, **params}).fit(_clips(8))
+
+
 @requires_cuda
 def test_fits_on_cuda() -> None:
     model = SIGMA(n_clusters=2, **{**TINY, "device": "cuda"}).fit(_clips())

@@ -20,18 +20,6 @@ KNOWN_BUGS = {
         "(a star, a complete graph): torch_geometric's structured_negative_sampling("
         "contains_neg_self_loops=False) resamples forever when a node has no non-neighbour",
     ),
-    "depict-label-ids": (
-        "graphclust/methods/depict.py (owner: lead)",
-        "DEPICT.labels_ keeps the id of an emptied cluster: on 4 nodes with n_clusters=3 it "
-        "returned labels [2, 2, 2, 2] with n_clusters_=1 (the contract is 0..n_clusters_-1, "
-        "the class PamC fixed)",
-    ),
-    "sigma-small-clips": (
-        "graphclust/methods/sigma.py (helpers A/E)",
-        "SIGMA refuses valid clips (>= 8 clips, [0, 1] values) with 'scores must have at "
-        "least one row and one column, got (0, 6)' from deep inside (issue 24's finding, "
-        "still present at tiny batch sizes)",
-    ),
 }
 
 
