@@ -10,7 +10,7 @@ blocks; ``S`` of order 1, tau 0.5, hard meta-nodes) at N from 3k to 1M (``--size
 - ``minibatch-epoch``: one epoch of PamC's mini-batch mode (batch 4096, including the
   gradient-free pass that refreshes the cache and the targets): the median of ``--reps``
   epochs of one fit, each timed between synchronised end-of-epoch stamps, after a
-  warm-up epoch (so never negative).
+  warm-up epoch (so never negative; :func:`graphclust.bench.timing.epoch_times`).
 
 A run is guarded by estimated footprints: the dense loss runs while ``3.5 N^2`` float32
 (similarities, exponentials, dense ``S``, product, gradients; 2.9 measured) fit in 60% of
@@ -19,11 +19,12 @@ activations do; beyond, the row says why it was skipped. An out-of-memory error 
 recorded, not raised. ``--budget-s`` stops starting new sizes or parts once that many
 seconds have passed (the rows say so), so a GPU run ends in a known time.
 
-Measurement: times are medians over ``--reps`` repetitions after one warm-up. On CPU,
-peak memory is the growth of the process's peak RSS over the measurement (Linux VmHWM,
-reset before each measurement); on CUDA, each repetition is closed by
-``torch.cuda.synchronize`` and the peak is ``torch.cuda.max_memory_allocated`` minus
-the memory allocated before (stats reset before each measurement).
+Measurement (:mod:`graphclust.bench.timing`): times are medians over ``--reps``
+repetitions after one warm-up. On CPU, peak memory is the growth of the process's peak
+RSS over the measurement (Linux VmHWM, reset before each measurement); on CUDA, each
+repetition is closed by ``torch.cuda.synchronize`` and the peak is
+``torch.cuda.max_memory_allocated`` minus the memory allocated before (stats reset
+before each measurement).
 
 Usage (from the repository root)::
 
@@ -51,7 +52,7 @@ import torch_geometric.typing
 
 from graphclust.assign import dec_target, kl_clustering_loss, student_t_assignment
 from graphclust.bench.environment import run_context
-from graphclust.bench.memory import peak_rss_mb, reset_peak_rss
+from graphclust.bench.timing import PeakMemory, epoch_times, time_calls
 from graphclust.data import load_dataset
 from graphclust.graph.adjacency import influence_matrix
 from graphclust.methods.pamc import PamC
@@ -72,15 +73,6 @@ def sbm(n: int, seed: int = 0):
     )
 
 
-def _rss_mb() -> float:
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def available_gb(device: torch.device) -> float:
     """Memory a measurement may use: free GPU memory, or available RAM."""
     if device.type == "cuda":
@@ -99,39 +91,14 @@ def epoch_gb(n: int) -> float:
     return 4 * n * (sum(DEFAULT_HIDDEN) + LATENT + DIM) * 4 / 2**30
 
 
-def _start_memory_window(device: torch.device) -> float:
-    """Reset the peak-memory counter of ``device``; returns the memory in use now (MiB)."""
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        return torch.cuda.memory_allocated(device) / 2**20
-    reset_peak_rss()
-    return _rss_mb()
-
-
-def _peak_mb(device: torch.device) -> float:
-    """Peak memory (MiB) since the last :func:`_start_memory_window`."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return peak_rss_mb()
-
-
 def measure(fn: Callable[[], None], reps: int, device: torch.device) -> dict | str:
     """Median seconds of ``fn`` and its peak memory growth (MiB) over the measurement."""
     try:
-        fn()  # warm-up (allocator, lazy init, kernels)
-        _sync(device)
-        times = []
-        base = _start_memory_window(device)
-        for _ in range(reps):
-            start = time.perf_counter()
-            fn()
-            _sync(device)
-            times.append(time.perf_counter() - start)
-        peak = _peak_mb(device)
+        seconds, peak = time_calls(fn, reps, device)
     except torch.cuda.OutOfMemoryError as error:
         torch.cuda.empty_cache()
         return f"failed: out of memory ({str(error).splitlines()[0][:120]})"
-    return {"s": round(statistics.median(times), 5), "peak_mb": round(max(peak - base, 0.0), 1)}
+    return {"s": round(seconds, 5), "peak_mb": round(peak, 1)}
 
 
 def loss_step(kind: str, z: torch.Tensor, s: torch.Tensor, labels: torch.Tensor) -> None:
@@ -162,35 +129,17 @@ def make_epoch(kind: str, x: torch.Tensor, s: torch.Tensor) -> Callable[[], None
     return step
 
 
-class _EpochClock(PamC):
-    """PamC that stamps the (synchronised) time at the end of every training epoch.
-
-    The mini-batch loop logs ``loss`` once per epoch, after the epoch's last step; the
-    interval between two consecutive stamps is exactly one epoch (its gradient-free pass,
-    empty-cluster check, evaluation and batches). Successive readings of a monotonic
-    clock cannot decrease, so no epoch time can be negative, and the first epoch, which
-    pays the device's warm-up (CUDA context, cuBLAS handles, kernel loading), is never
-    inside an interval.
-    """
-
-    stamps: list[float]
-
-    def log(self, **values: float) -> None:
-        super().log(**values)
-        if "loss" in values:
-            _sync(torch.device(self.device))
-            self.stamps.append(time.perf_counter())
-
-
 def minibatch_epoch(data, batch_size: int, device: torch.device, reps: int = 3) -> dict | str:
     """Median seconds of one epoch of PamC's mini-batch mode, over ``reps`` epochs.
 
-    One fit with ``reps + 1`` epochs; the epoch times are the intervals between the
-    stamps of :class:`_EpochClock` (the first epoch is the warm-up). An earlier version
-    subtracted a 1-epoch fit's ``fit_time_`` from a 2-epoch fit's: the first fit paid
-    the CUDA warm-up, so the difference came out negative on a GPU (-0.146 s).
+    One fit with ``reps + 1`` epochs; the epoch times are the intervals between
+    synchronised end-of-epoch stamps (:func:`graphclust.bench.timing.epoch_times`: the
+    loop logs ``loss`` once per epoch, after its last step), so the first epoch is the
+    warm-up. An earlier version subtracted a 1-epoch fit's ``fit_time_`` from a 2-epoch
+    fit's: the first fit paid the CUDA warm-up, so the difference came out negative on a
+    GPU (-0.146 s).
     """
-    model = _EpochClock(
+    model = PamC(
         n_clusters=K,
         pretrain_epochs=0,
         epochs=max(int(reps), 1) + 1,
@@ -198,22 +147,18 @@ def minibatch_epoch(data, batch_size: int, device: torch.device, reps: int = 3) 
         n_init=1,
         device=str(device),
     )
-    model.stamps = []
     try:
-        base = _start_memory_window(device)
-        with warnings.catch_warnings():  # "only k of K clusters used": expected here
+        with PeakMemory(device) as window, warnings.catch_warnings():
+            # "only k of K clusters used": expected here
             warnings.simplefilter("ignore", UserWarning)
-            model.fit(data)
-        peak = _peak_mb(device)
+            epochs = epoch_times(model, data)
     except torch.cuda.OutOfMemoryError as error:
         torch.cuda.empty_cache()
         return f"failed: out of memory ({str(error).splitlines()[0][:120]})"
-    stamps = model.stamps
-    epochs = [b - a for a, b in zip(stamps[:-1], stamps[1:], strict=True)]
     return {
         "s": round(statistics.median(epochs), 4),
         "epochs_timed": len(epochs),
-        "peak_mb": round(max(peak - base, 0.0), 1),
+        "peak_mb": round(window.growth_mb, 1),
     }
 
 
