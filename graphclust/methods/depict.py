@@ -82,7 +82,15 @@ from graphclust.nn.conv_ae import ConvDenoisingAutoencoder
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder
 from graphclust.training import progress
-from graphclust.utils.checks import positive_float, positive_int
+from graphclust.utils.checks import (
+    flag,
+    non_negative_float,
+    one_of,
+    optional_positive_int,
+    positive_float,
+    positive_int,
+    probability,
+)
 
 _CHOICES = {
     "input": ("auto", "graph", "images"),
@@ -216,9 +224,7 @@ class DEPICT(BaseClusterer):
         return self
 
     def _validate_input(self, data: Any) -> tuple[Any, int]:
-        if self.input not in _CHOICES["input"]:
-            raise ValueError(f"input must be one of {_CHOICES['input']}, got {self.input!r}")
-        kind = self.input
+        kind = one_of(self.input, "input", _CHOICES["input"])
         if kind == "auto":
             kind = "graph" if isinstance(data, Data) else "images"
         self._kind = kind
@@ -234,22 +240,18 @@ class DEPICT(BaseClusterer):
         if data is not None:  # check_graph skips n_clusters=None; DEPICT needs a K
             check_n_clusters(self.n_clusters, data.num_nodes)
         for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+            one_of(getattr(self, name), name, choices)
         for name in ("batch_size", "n_init"):
             positive_int(getattr(self, name), name)
         for name in ("pretrain_epochs", "init_epochs", "epochs"):
             positive_int(getattr(self, name), name, minimum=0)
-        if self.latent_dim is not None:
-            positive_int(self.latent_dim, "latent_dim")
+        optional_positive_int(self.latent_dim, "latent_dim")
         for name in ("lr", "tol"):
             positive_float(getattr(self, name), name)
         for name in ("hidden_weight", "reconstruction_weight"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not (isinstance(self.noise, (int, float)) and 0.0 <= self.noise < 1.0):
-            raise ValueError(f"noise must be a dropout rate in [0, 1), got {self.noise!r}")
+            non_negative_float(getattr(self, name), name)
+        probability(self.noise, "noise", one=False)  # a dropout rate
+        flag(self.progress, "progress")
         if not all(isinstance(h, int) and h >= 1 for h in self.hidden):
             raise ValueError(f"hidden must be positive integer widths, got {self.hidden!r}")
         self._prior = self._checked_prior()

@@ -163,6 +163,11 @@ def test_labels_of_an_emptied_head_cluster_are_renumbered() -> None:
         ({"noise": 1.0}, "noise"),
         ({"tol": 0}, "tol"),
         ({"epochs": -1}, "epochs"),
+        ({"latent_dim": 0}, "latent_dim must be None or an integer"),
+        ({"hidden_weight": float("nan")}, "hidden_weight"),
+        ({"noise": -0.1}, r"noise must be a finite number in \[0, 1\)"),
+        ({"progress": 1}, "progress must be True or False"),
+        ({"input": "video"}, "input must be one of"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(params: dict, message: str) -> None:
