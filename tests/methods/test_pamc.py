@@ -1,4 +1,5 @@
-"""PamC on a small attributed SBM: it clusters, repeats, survives empty clusters, keeps K."""
+"""PamC on a small attributed SBM: it clusters, repeats, survives empty clusters, keeps K,
+and encodes and assigns new graphs as it did the training graph."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 from torch_geometric.data import Data
-from torch_geometric.utils import stochastic_blockmodel_graph, to_undirected
+from torch_geometric.utils import stochastic_blockmodel_graph, subgraph, to_undirected
 
+from graphclust.methods.base import NotFittedError
 from graphclust.methods.pamc import PamC
 from graphclust.metrics import modularity
 
@@ -57,6 +59,11 @@ def fitted(sbm):
     return PamC(n_clusters=K, seed=3, device="cpu", **FAST).fit(sbm[0])
 
 
+@pytest.fixture(scope="module")
+def fitted_gcn(sbm):
+    return PamC(n_clusters=K, encoder="gcn", **FAST).fit(sbm[0])
+
+
 def test_fit_recovers_planted_clusters_and_sets_outputs(sbm, fitted):
     data, truth = sbm
     model = fitted
@@ -95,13 +102,13 @@ def test_final_selection_returns_last_epoch(sbm):
     assert torch.equal(model.labels_, model.final_labels_)
 
 
-def _with_far_centroid(monkeypatch) -> None:
-    """The last k-means centroid far from every embedding: its cluster starts empty."""
+def _with_far_centroid(monkeypatch, index: int = -1) -> None:
+    """The k-means centroid ``index`` far from every embedding: its cluster starts empty."""
     original = PamC._kmeans_centroids
 
     def with_far_centroid(self, z):
         centres = original(self, z)
-        centres[-1] = 1e4
+        centres[index] = 1e4
         return centres
 
     monkeypatch.setattr(PamC, "_kmeans_centroids", with_far_centroid)
@@ -109,7 +116,7 @@ def _with_far_centroid(monkeypatch) -> None:
 
 def test_empty_cluster_kept_empty_stays_finite_and_labels_are_renumbered(sbm, monkeypatch):
     data, _ = sbm
-    _with_far_centroid(monkeypatch)
+    _with_far_centroid(monkeypatch, index=0)
     model = PamC(n_clusters=K + 1, selection="final", empty_clusters="keep", **FAST)
     with pytest.warns(UserWarning, match=f"only {K} of the {K + 1} clusters"):
         model.fit(data)
@@ -119,8 +126,9 @@ def test_empty_cluster_kept_empty_stays_finite_and_labels_are_renumbered(sbm, mo
     assert sorted(model.labels_.unique().tolist()) == list(range(K))
     assert model.soft_assignments_.shape == (data.num_nodes, K)
     assert model.cluster_centers_.shape[0] == K
-    assert model.cluster_ids_.tolist() == list(range(K))  # the far centroid K is unused
+    assert model.cluster_ids_.tolist() == list(range(1, K + 1))  # the far centroid 0 is unused
     assert torch.equal(model.soft_assignments_.argmax(dim=1), model.labels_)
+    assert torch.equal(model.predict(data), model.labels_)  # same numbering
 
 
 def test_emptied_cluster_is_restarted_at_the_farthest_embedding(sbm, monkeypatch):
@@ -157,6 +165,8 @@ def test_minibatch_mode_runs_and_matches_full_batch_at_the_first_step(sbm):
     assert mini.labels_.shape == truth.shape
     assert np.isfinite(mini.history_["loss"]).all()
     assert adjusted_rand_score(truth, mini.labels_.numpy()) > 0.8
+    torch.testing.assert_close(mini.transform(data), mini.embeddings_, rtol=1e-5, atol=1e-5)
+    assert torch.equal(mini.predict(data), mini.labels_)
     # One batch holding every node sees exactly the full-batch loss at the first step.
     params = {**FAST, "epochs": 1}
     one_batch = PamC(n_clusters=K, batch_size=10_000, **params).fit(data)
@@ -188,10 +198,83 @@ def test_minibatch_training_repeats_bit_for_bit_on_two_threads():
     torch.testing.assert_close(runs[0].embeddings_, runs[1].embeddings_, rtol=0, atol=0)
 
 
-def test_gcn_encoder_runs(sbm):
-    data, truth = sbm
-    model = PamC(n_clusters=K, encoder="gcn", **FAST).fit(data)
-    assert adjusted_rand_score(truth, model.labels_.numpy()) > 0.8
+def test_gcn_encoder_runs(sbm, fitted_gcn):
+    _, truth = sbm
+    assert adjusted_rand_score(truth, fitted_gcn.labels_.numpy()) > 0.8
+
+
+# -- transform / predict on new graphs -----------------------------------------------------
+def _dense_encoding(model: PamC, data: Data) -> torch.Tensor:
+    """The fitted encoder written out with dense float64 matrices: MLP layers
+    ``x W^T + b``, or GCN layers ``D^-1/2 (A + I) D^-1/2 x W^T + b`` on ``data``'s edges."""
+    state = {k: v.double() for k, v in model.encoder_.state_dict().items()}
+    x, n = data.x.double(), data.num_nodes
+    depth = range(len(FAST["hidden"]) + 1)
+    if model.encoder == "gcn":
+        a = torch.eye(n, dtype=torch.float64)
+        a[data.edge_index[0], data.edge_index[1]] = 1.0
+        norm = a.sum(dim=1).rsqrt()
+        propagate = norm[:, None] * a * norm[None, :]
+        layers = [(state[f"convs.{i}.lin.weight"], state[f"convs.{i}.bias"]) for i in depth]
+    else:
+        propagate = torch.eye(n, dtype=torch.float64)
+        layers = [(state[f"layers.{i}.weight"], state[f"layers.{i}.bias"]) for i in depth]
+    for i, (weight, bias) in enumerate(layers):
+        x = propagate @ (x @ weight.T) + bias
+        x = x if i == len(layers) - 1 else x.relu()
+    return x
+
+
+def _permuted(data: Data, perm: torch.Tensor) -> Data:
+    """``data`` with node ``i`` of the copy being node ``perm[i]`` of ``data``."""
+    position = torch.empty_like(perm)
+    position[perm] = torch.arange(perm.numel())
+    return Data(x=data.x[perm], edge_index=position[data.edge_index])
+
+
+@pytest.mark.parametrize("name", ["fitted", "fitted_gcn"])
+def test_transform_and_predict_on_the_training_graph_give_the_fitted_outputs(sbm, name, request):
+    data, _ = sbm
+    model = request.getfixturevalue(name)
+    # The selected state precedes the last update: the kept weights are not the final ones.
+    assert model.selected_epoch_ < FAST["epochs"]
+    torch.testing.assert_close(model.transform(data), model.embeddings_, rtol=1e-5, atol=1e-5)
+    assert torch.equal(model.predict(data), model.labels_)
+
+
+@pytest.mark.parametrize("name", ["fitted", "fitted_gcn"])
+def test_a_new_graph_is_encoded_on_its_own_edges_and_sent_to_the_nearest_centre(sbm, name, request):
+    data, _ = sbm
+    model = request.getfixturevalue(name)
+    gen = torch.Generator().manual_seed(5)
+    keep = torch.randperm(data.num_nodes, generator=gen)[:90]
+    edges, _ = subgraph(keep, data.edge_index, relabel_nodes=True, num_nodes=data.num_nodes)
+    noise = 0.3 * torch.randn(keep.numel(), data.x.size(1), generator=gen)
+    new = Data(x=data.x[keep] + noise, edge_index=edges)
+    z = model.transform(new)
+    torch.testing.assert_close(z.double(), _dense_encoding(model, new), rtol=1e-4, atol=1e-4)
+    nearest = torch.cdist(z, model.cluster_centers_).argmin(dim=1)
+    assert torch.equal(model.predict(new), nearest)
+
+
+@pytest.mark.parametrize("name", ["fitted", "fitted_gcn"])
+def test_predict_on_a_node_permuted_graph_returns_the_permuted_labels(sbm, name, request):
+    data, _ = sbm
+    model = request.getfixturevalue(name)
+    perm = torch.randperm(data.num_nodes, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(model.predict(_permuted(data, perm)), model.labels_[perm])
+
+
+def test_transform_and_predict_refuse_other_widths_and_an_unfitted_model(sbm, fitted):
+    data, _ = sbm
+    narrow = Data(x=data.x[:, :5], edge_index=data.edge_index)
+    for method in (fitted.transform, fitted.predict):
+        with pytest.raises(ValueError, match="5 features per node.*fitted on 16"):
+            method(narrow)
+    with pytest.raises(ValueError, match="data.x is missing"):
+        fitted.predict(Data(edge_index=data.edge_index, num_nodes=data.num_nodes))
+    with pytest.raises(NotFittedError, match="call fit"):
+        PamC(n_clusters=K).predict(data)
 
 
 @pytest.mark.parametrize(
