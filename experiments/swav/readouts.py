@@ -35,7 +35,8 @@ from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from graphclust.adapters import load_images
 from graphclust.bench.environment import run_context
 from graphclust.graph import merge_clusters
-from graphclust.methods.swav import SwAV, readout_graph
+from graphclust.graph.merge import readout_graph
+from graphclust.methods.swav import SwAV
 from graphclust.metrics import clustering_accuracy, nmi
 
 HERE = Path(__file__).resolve().parent

@@ -25,7 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch_geometric.utils import is_undirected
+from torch_geometric.utils import coalesce, is_undirected
+
+from graphclust.graph.knn import knn_graph
 
 
 def block_matrix(edge_index: torch.Tensor, weight: torch.Tensor, codes: torch.Tensor, k: int):
@@ -136,4 +138,48 @@ def merge_clusters(
     return torch.unique(parent[codes], return_inverse=True)[1]
 
 
-__all__ = ["block_matrix", "merge_clusters"]
+READOUT_VIEWS = ("input", "embedding")
+
+
+def readout_graph(
+    images: torch.Tensor, z: torch.Tensor, k: int, views: tuple[str, ...] = READOUT_VIEWS
+) -> torch.Tensor:
+    """The graph of SwAV's graph-merge read-out: the union of kNN graphs (``k``
+    neighbours each) of the chosen views, ``"input"`` (the flattened images, Euclidean)
+    and ``"embedding"`` (the rows of ``z``, cosine); shared edges once."""
+    unknown = set(views) - set(READOUT_VIEWS)
+    if not views or unknown:
+        raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
+    if images.shape[0] != z.shape[0]:
+        raise ValueError(
+            f"images and z must describe the same items, got {images.shape[0]} and "
+            f"{z.shape[0]} rows"
+        )
+    graphs = []
+    if "input" in views:
+        graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
+    if "embedding" in views:
+        graphs.append(knn_graph(z.float(), k, metric="cosine"))
+    return coalesce(torch.cat(graphs, dim=1), num_nodes=z.shape[0])
+
+
+def graph_merge(
+    images: torch.Tensor,
+    z: torch.Tensor,
+    overclusters: torch.Tensor,
+    n_clusters: int,
+    k: int,
+    views: tuple[str, ...] = READOUT_VIEWS,
+) -> torch.Tensor:
+    """Merge an over-clustering of the embeddings down to ``n_clusters`` by modularity
+    on :func:`readout_graph`. SwAV's ``"merged"`` read-out uses both views; one view
+    alone is for diagnostics (experiments/swav/readouts.py)."""
+    if overclusters.numel() != z.shape[0]:
+        raise ValueError(
+            f"overclusters must label every row of z, got {overclusters.numel()} labels "
+            f"for {z.shape[0]} rows"
+        )
+    return merge_clusters(readout_graph(images, z, k, views), overclusters, n_clusters)
+
+
+__all__ = ["READOUT_VIEWS", "block_matrix", "graph_merge", "merge_clusters", "readout_graph"]

@@ -65,7 +65,7 @@ from graphclust.assign.multilabel_loss import (
 )
 from graphclust.data.validation import check_graph, check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
+from graphclust.nn.cnn import ImageEncoder, recalibrate_batch_norm
 from graphclust.nn.gcn import GCNEncoder
 from graphclust.nn.mlp import MLP
 from graphclust.training import RunningMeans, progress, warmup_cosine
@@ -82,18 +82,6 @@ _CHOICES = {
     "prototypes": ("learned", "fixed"),
     "init_features": ("input", "encoder"),
 }
-
-
-class ImageEncoder(nn.Module):
-    """SmallResNet + projection head; ``[B, C, H, W] -> [B, d]`` unit-norm embeddings."""
-
-    def __init__(self, in_channels: int, width: int, blocks: tuple[int, ...], hidden: int, d: int):
-        super().__init__()
-        self.backbone = SmallResNet(in_channels, width, blocks)
-        self.head = ProjectionHead(self.backbone.out_dim, hidden, d)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.head(self.backbone(x)), dim=1)
 
 
 class GraphEncoder(nn.Module):
@@ -429,4 +417,4 @@ class FixedCentres(nn.Module):
         return F.normalize(z, dim=1) @ self.centres.T
 
 
-__all__ = ["MLCD", "FixedCentres", "GraphEncoder", "ImageEncoder"]
+__all__ = ["MLCD", "FixedCentres", "GraphEncoder"]

@@ -58,8 +58,6 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch_geometric.utils import coalesce
 
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
@@ -73,10 +71,9 @@ from graphclust.assign import (
 )
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
-from graphclust.graph.knn import knn_graph
-from graphclust.graph.merge import merge_clusters
+from graphclust.graph.merge import graph_merge
 from graphclust.methods.base import BaseClusterer
-from graphclust.nn.cnn import ProjectionHead, SmallResNet, recalibrate_batch_norm
+from graphclust.nn.cnn import ImageEncoder, recalibrate_batch_norm
 from graphclust.nn.contrastive import influence_term, meta_node_term
 from graphclust.training import optimize
 from graphclust.utils.checks import non_negative_float, one_of, positive_float, positive_int
@@ -88,8 +85,8 @@ from graphclust.utils.distributed import (
 )
 
 
-class SwAVNet(nn.Module):
-    """Backbone + projection head + prototypes; ``forward`` gives unit-norm embeddings."""
+class SwAVNet(ImageEncoder):
+    """The image encoder plus prototypes; ``forward`` gives unit-norm embeddings."""
 
     def __init__(
         self,
@@ -101,14 +98,8 @@ class SwAVNet(nn.Module):
         n_prototypes: list[int],
         freeze_steps: int,
     ) -> None:
-        super().__init__()
-        self.backbone = SmallResNet(in_channels, width, blocks)
-        self.head = ProjectionHead(self.backbone.out_dim, hidden_dim, embedding_dim)
+        super().__init__(in_channels, width, blocks, hidden_dim, embedding_dim)
         self.prototypes = Prototypes(embedding_dim, n_prototypes, freeze_steps=freeze_steps)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, C, H, W] -> [B, d]`` L2-normalised embeddings."""
-        return nn.functional.normalize(self.head(self.backbone(x)), dim=1)
 
 
 class SwAV(BaseClusterer):
@@ -502,55 +493,8 @@ class SwAV(BaseClusterer):
         return graph_merge(images, z, over, self.n_clusters, self.merge_k)
 
 
-READOUT_VIEWS = ("input", "embedding")
-
-
-def readout_graph(
-    images: torch.Tensor, z: torch.Tensor, k: int, views: tuple[str, ...] = READOUT_VIEWS
-) -> torch.Tensor:
-    """The graph of SwAV's graph-merge read-out: the union of kNN graphs (``k``
-    neighbours each) of the chosen views, ``"input"`` (the flattened images, Euclidean)
-    and ``"embedding"`` (the rows of ``z``, cosine); shared edges once."""
-    unknown = set(views) - set(READOUT_VIEWS)
-    if not views or unknown:
-        raise ValueError(f"views must be a non-empty subset of {READOUT_VIEWS}, got {views!r}")
-    if images.shape[0] != z.shape[0]:
-        raise ValueError(
-            f"images and z must describe the same items, got {images.shape[0]} and "
-            f"{z.shape[0]} rows"
-        )
-    graphs = []
-    if "input" in views:
-        graphs.append(knn_graph(images.flatten(1).float(), k, metric="euclidean"))
-    if "embedding" in views:
-        graphs.append(knn_graph(z.float(), k, metric="cosine"))
-    return coalesce(torch.cat(graphs, dim=1), num_nodes=z.shape[0])
-
-
-def graph_merge(
-    images: torch.Tensor,
-    z: torch.Tensor,
-    overclusters: torch.Tensor,
-    n_clusters: int,
-    k: int,
-    views: tuple[str, ...] = READOUT_VIEWS,
-) -> torch.Tensor:
-    """Merge an over-clustering of the embeddings down to ``n_clusters`` by modularity
-    on :func:`readout_graph`. SwAV's ``"merged"`` read-out uses both views; one view
-    alone is for diagnostics (experiments/swav/readouts.py)."""
-    if overclusters.numel() != z.shape[0]:
-        raise ValueError(
-            f"overclusters must label every row of z, got {overclusters.numel()} labels "
-            f"for {z.shape[0]} rows"
-        )
-    return merge_clusters(readout_graph(images, z, k, views), overclusters, n_clusters)
-
-
 __all__ = [
-    "READOUT_VIEWS",
     "SwAV",
     "SwAVNet",
-    "graph_merge",
-    "readout_graph",
     "recalibrate_batch_norm",
 ]

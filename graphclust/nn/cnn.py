@@ -133,4 +133,19 @@ def recalibrate_batch_norm(
     net.eval()
 
 
-__all__ = ["BasicBlock", "ProjectionHead", "SmallResNet", "recalibrate_batch_norm"]
+class ImageEncoder(nn.Module):
+    """:class:`SmallResNet` + :class:`ProjectionHead`: ``[B, C, H, W] -> [B, d]``
+    unit-norm embeddings (the image encoder of SwAV, MLCD and MGCA's image views)."""
+
+    def __init__(
+        self, in_channels: int, width: int, blocks: Sequence[int], hidden_dim: int, dim: int
+    ) -> None:
+        super().__init__()
+        self.backbone = SmallResNet(in_channels, width, blocks)
+        self.head = ProjectionHead(self.backbone.out_dim, hidden_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.head(self.backbone(x)), dim=1)
+
+
+__all__ = ["BasicBlock", "ImageEncoder", "ProjectionHead", "SmallResNet", "recalibrate_batch_norm"]
