@@ -52,7 +52,7 @@ from torch_geometric.data import Data
 from graphclust.assign import student_t_assignment
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import influence_matrix
-from graphclust.methods.base import BaseClusterer
+from graphclust.methods.base import BaseClusterer, renumber_clusters
 from graphclust.methods.checkpoints import ResumableFit, check_checkpoint_params
 from graphclust.methods.pamc.selection import LabelFreeSelection
 from graphclust.methods.pamc.training import TrainingLoops, TrainingRun
@@ -324,14 +324,11 @@ class PamC(TrainingLoops, BaseClusterer):
         """Set the fitted attributes from the selected ``state``
         (:meth:`LabelFreeSelection.selected`); ``trained`` is the training encoder."""
         q = state["q"]
-        used, labels = torch.unique(q.argmax(dim=1), return_inverse=True)
-        shares = q[:, used]
-        self.soft_assignments_ = shares / shares.sum(dim=1, keepdim=True).clamp_min(1e-30)
+        found = renumber_clusters(q.argmax(dim=1), q, self.n_clusters, "PamC", stacklevel=5)
+        self.labels_, self.cluster_ids_, self.soft_assignments_ = found
         self.embeddings_ = state["z"]
-        self.cluster_centers_ = state["centroids"][used]
-        self.cluster_ids_ = used
-        self.labels_ = labels
-        self.n_clusters_ = int(used.numel())
+        self.cluster_centers_ = state["centroids"][found.cluster_ids]
+        self.n_clusters_ = int(found.cluster_ids.numel())
         self.final_labels_ = state["final_labels"]
         self.selected_pretrain_epochs_ = state["pretrain_epochs"]
         self.selected_epoch_ = state["epoch"]
@@ -343,14 +340,6 @@ class PamC(TrainingLoops, BaseClusterer):
             encoder = copy.deepcopy(trained)
         encoder.load_state_dict(state["encoder"])
         self.encoder_ = encoder.to(next(trained.parameters()).device).eval().requires_grad_(False)
-        if self.n_clusters_ < self.n_clusters:
-            warnings.warn(
-                f"PamC: only {self.n_clusters_} of the {self.n_clusters} clusters hold nodes "
-                f"(epoch {self.selected_epoch_}); labels_ are numbered 0..{self.n_clusters_ - 1} "
-                "and cluster_ids_ maps them to the trained centroids",
-                UserWarning,
-                stacklevel=5,
-            )
 
     @torch.no_grad()
     def transform(self, data: Data) -> torch.Tensor:
