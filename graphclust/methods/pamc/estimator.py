@@ -324,7 +324,7 @@ class PamC(TrainingLoops, BaseClusterer):
         """Set the fitted attributes from the selected ``state``
         (:meth:`LabelFreeSelection.selected`); ``trained`` is the training encoder."""
         q = state["q"]
-        found = renumber_clusters(q.argmax(dim=1), q, self.n_clusters, "PamC", stacklevel=5)
+        found = renumber_clusters(q.argmax(dim=1), q, self.n_clusters, "PamC")
         self.labels_, self.cluster_ids_, self.soft_assignments_ = found
         self.embeddings_ = state["z"]
         self.cluster_centers_ = state["centroids"][found.cluster_ids]
