@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch_geometric.data import Data
 
 from graphclust.data.validation import GraphWarning, check_graph
 from graphclust.methods import KMeans, Louvain, NotFittedError, SpectralClustering
-from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.methods.base import BaseClusterer, check_finite, renumber_clusters
 
 
 def _two_blobs(n_per: int = 10) -> Data:
@@ -159,3 +161,22 @@ def test_bad_seed_and_device() -> None:
         KMeans(n_clusters=2, seed=-1).fit(_two_blobs())
     with pytest.raises(ValueError, match="device"):
         KMeans(n_clusters=2, device="tpu").fit(_two_blobs())
+
+
+def test_renumber_clusters_against_a_loop() -> None:
+    g = torch.Generator().manual_seed(0)
+    soft = torch.softmax(torch.randn(9, 5, generator=g), dim=1)
+    soft[:, [1, 3]] = 0.0  # clusters 1 and 3 lose every sample
+    raw = soft.argmax(dim=1)
+    with pytest.warns(UserWarning, match="M: only 3 of the 5 clusters") as caught:
+        found = renumber_clusters(raw, soft, n_trained=5, method="M")
+    assert caught[0].filename == __file__  # points at the caller outside graphclust
+    used = sorted(set(raw.tolist()))
+    assert found.cluster_ids.tolist() == used
+    assert found.labels.tolist() == [used.index(int(r)) for r in raw]
+    rows = soft[:, used] / soft[:, used].sum(dim=1, keepdim=True)
+    torch.testing.assert_close(found.soft, rows)
+    assert torch.equal(found.soft.argmax(dim=1), found.labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every trained cluster used: no warning
+        renumber_clusters(torch.tensor([2, 0, 1]), n_trained=3, method="M")
