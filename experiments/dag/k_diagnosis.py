@@ -45,14 +45,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 
-from graphclust.assign import fit_kmeans
 from graphclust.bench.environment import run_context
+from graphclust.bench.k_rules import K_RULES, at_k, pick_k, scores_over_k, summarize_picks
 from graphclust.data import load_dataset
 from graphclust.methods.dag import DAG
-from graphclust.methods.ksearch import selection_score
-from graphclust.metrics import calinski_harabasz, edge_score, modularity
 from graphclust.nn.readout import gcn_adjacency
 
 HERE = Path(__file__).resolve().parent
@@ -66,23 +63,21 @@ OUT = HERE / "logs" / "k_diagnosis.jsonl.gz"  # gzip: appended members read as o
 def open_log(path: Path, mode: str):
     """A JSON-lines log, gzipped when its name ends in .gz (text ``mode``)."""
     return gzip.open(path, mode) if path.suffix == ".gz" else path.open(mode[0])
+
+
 # the graphs of run.py's "detach" suite, by label, for --settings reduced
 REDUCED_GRAPHS = {dataset_label(name, params): (name, params) for name, params in SUITES["detach"]}
 
 
-def _q_x_ch(s: dict) -> float:
-    """DAG's rule: modularity x Calinski-Harabasz in the space k-means clustered."""
-    return selection_score(s["q"], s["ch_h"], s["k"])
-
-
-# label-free rules for K: (the record's list of per-K scores it reads, a function of one
-# K's scores, higher is better). "per_k": k-means of H; "per_k_smoothed": of A_hat^2 H.
+# label-free rules for K (graphclust.bench.k_rules): (the record's list of per-K scores
+# it reads, a function of one K's scores, higher is better). "per_k": k-means of H;
+# "per_k_smoothed": of A_hat^2 H.
 RULES = {
-    "Q x CH(H) (DAG's k-means read-out)": ("per_k", _q_x_ch),
-    "Q x CH(X)": ("per_k", lambda s: selection_score(s["q"], s["ch_x"], s["k"])),
-    "modularity Q": ("per_k", lambda s: s["q"]),
-    "silhouette(H)": ("per_k", lambda s: s["silhouette"]),
-    "Q x CH(A_hat^2 H) (k-means of the propagated H)": ("per_k_smoothed", _q_x_ch),
+    "Q x CH(H) (DAG's k-means read-out)": ("per_k", K_RULES["Q x CH(H)"]),
+    "Q x CH(X)": ("per_k", K_RULES["Q x CH(X)"]),
+    "modularity Q": ("per_k", K_RULES["modularity Q"]),
+    "silhouette(H)": ("per_k", K_RULES["silhouette(H)"]),
+    "Q x CH(A_hat^2 H) (k-means of the propagated H)": ("per_k_smoothed", K_RULES["Q x CH(H)"]),
 }
 
 
@@ -107,34 +102,6 @@ def propagate(h: torch.Tensor, a_hat: torch.Tensor, steps: int = 2) -> torch.Ten
     for _ in range(steps):
         h = a_hat @ h
     return h
-
-
-def scores_over_k(h: torch.Tensor, data, k_max: int, seed: int) -> list[dict]:
-    """k-means of ``h`` for every K in 2..k_max (as kmeans_k_search), with its scores
-    (``ch_h``: Calinski-Harabasz in the space clustered, ``h``)."""
-    truth = data.y.numpy()
-    rows = []
-    for k in range(2, k_max + 1):
-        found = fit_kmeans(h.double(), k, n_init=5, seed=seed, backend="sklearn")
-        labels = found.labels.cpu()
-        used = int(labels.unique().numel())
-        report = edge_score(labels, edge_index=data.edge_index, y=data.y)
-        rows.append(
-            {
-                "k": used,
-                "q": modularity(data.edge_index, labels, num_nodes=data.num_nodes),
-                "ch_h": calinski_harabasz(h, labels),
-                "ch_x": calinski_harabasz(data.x, labels),
-                "silhouette": float(silhouette_score(h.numpy(), labels.numpy(), random_state=0))
-                if used > 1
-                else -1.0,
-                "nmi": float(normalized_mutual_info_score(truth, labels.numpy())),
-                "ari": float(adjusted_rand_score(truth, labels.numpy())),
-                "edge": report.edge,
-                "edge_trivial": report.trivial_edge,
-            }
-        )
-    return rows
 
 
 def diagnosis_params(dataset: str, settings: str, epochs: int | None) -> tuple[object, dict]:
@@ -192,27 +159,31 @@ def run(dataset: str, settings: str, seeds: list[int], epochs: int | None, out: 
               f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
 
 
-def _mean_std(values: list[float], signed: bool = False) -> str:
-    """``mean ± population std`` to three decimals (the mean with its sign if
-    ``signed``)."""
-    mean = f"{statistics.mean(values):+.3f}" if signed else f"{statistics.mean(values):.3f}"
-    return f"{mean} ± {statistics.pstdev(values):.3f}"
+def _cell(stats: tuple[float, float], signed: bool = False) -> str:
+    """``mean ± std`` to three decimals (the mean with its sign if ``signed``)."""
+    mean, std = stats
+    return f"{mean:+.3f} ± {std:.3f}" if signed else f"{mean:.3f} ± {std:.3f}"
+
+
+def _mean_std(values: list[float]) -> str:
+    """``mean ± population std`` of ``values``, to three decimals."""
+    return _cell((statistics.mean(values), statistics.pstdev(values)))
 
 
 def _columns(picks: list[dict], true_k: int, extra: list[str]) -> str:
     """Table cells of one row: K, exact / within 1, mean abs dK, NMI, then the ``extra``
     scores (ARI, EDGE - trivial) in that order."""
-    ks = [p["k"] for p in picks]
+    found = summarize_picks(picks, true_k)
     cells = [
-        f"{statistics.mean(ks):.1f}",
-        f"{sum(k == true_k for k in ks)} / {sum(abs(k - true_k) <= 1 for k in ks)}",
-        f"{statistics.mean(abs(k - true_k) for k in ks):.1f}",
-        _mean_std([p["nmi"] for p in picks]),
+        f"{found['k_mean']:.1f}",
+        f"{found['exact']} / {found['within_one']}",
+        f"{found['mean_abs_dk']:.1f}",
+        _cell(found["nmi"]),
     ]
     if "ari" in extra:
-        cells.append(_mean_std([p["ari"] for p in picks]))
+        cells.append(_cell(found["ari"]))
     if "edge" in extra:
-        cells.append(_mean_std([p["edge"] - p["edge_trivial"] for p in picks], signed=True))
+        cells.append(_cell(found["edge_gain"], signed=True))
     return " | ".join(cells)
 
 
@@ -261,11 +232,11 @@ def summary(path: Path) -> list[str]:
         for name, (space, pick_rule) in RULES.items():
             if not all(space in r for r in kept):
                 continue
-            picks = [max(r[space], key=pick_rule) for r in kept]
+            picks = [pick_k(r[space], pick_rule) for r in kept]
             lines.append(f"| {name} | {_columns(picks, true_k, extra)} |")
         for space, label in (("per_k", "H"), ("per_k_smoothed", "A_hat^2 H")):
             if all(space in r for r in kept):
-                at_true = [_at(r[space], true_k) for r in kept]
+                at_true = [at_k(r[space], true_k) for r in kept]
                 lines.append(
                     f"| k-means of {label} at the true K (needs labels) | "
                     f"{_columns(at_true, true_k, extra)} |"
@@ -283,19 +254,14 @@ def summary(path: Path) -> list[str]:
         for r in rows:
             by_epoch[r["epoch"]].append(r)
         for epoch in sorted(by_epoch):
-            picks = [max(r["per_k"], key=rule) for r in by_epoch[epoch]]
+            picks = [pick_k(r["per_k"], rule) for r in by_epoch[epoch]]
             lines.append(
                 f"| {epoch} | {statistics.mean(p['k'] for p in picks):.1f} | "
                 f"{_mean_std([p['nmi'] for p in picks])} | "
-                f"{_mean_std([_at(r['per_k'], true_k)['nmi'] for r in by_epoch[epoch]])} | "
+                f"{_mean_std([at_k(r['per_k'], true_k)['nmi'] for r in by_epoch[epoch]])} | "
                 f"{sum(r['selected'] for r in by_epoch[epoch])} |"
             )
     return lines
-
-
-def _at(per_k: list[dict], k: int) -> dict:
-    """The scores of one K in a record's per-K list."""
-    return next(p for p in per_k if p["k"] == k)
 
 
 def main() -> None:
