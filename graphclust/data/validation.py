@@ -5,7 +5,7 @@ wrong and how to fix it, instead of a shape error deep inside a model."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch_geometric.data import Data
@@ -98,15 +98,46 @@ def check_features(x: object, num_nodes: int | None = None) -> torch.Tensor:
         raise ValueError(f"data.x has {x.size(0)} rows but the graph has {num_nodes} nodes")
     if x.size(1) == 0:
         raise ValueError("data.x has zero feature columns")
-    finite = torch.isfinite(x)
-    if not bool(finite.all()):
-        bad_rows = (~finite).any(dim=1).nonzero().flatten()
+    bad_rows = _non_finite_rows(x)
+    if bad_rows.numel():
         raise ValueError(
             f"data.x contains NaN or inf in {bad_rows.numel()} rows (first: "
             f"{bad_rows[:5].tolist()}); impute or drop them before clustering"
         )
     check_feature_scale(x)
     return x.float()
+
+
+#: Entries of ``x`` a read-only scan touches at a time: the scans allocate per chunk,
+#: never ``[N, D]``, so a memory-mapped ``x`` is read but not copied.
+_SCAN_ENTRIES = 1 << 22
+
+
+def _row_chunks(x: torch.Tensor) -> Iterator[torch.Tensor]:
+    """Views of consecutive rows of ``x`` holding about ``_SCAN_ENTRIES`` entries each."""
+    x = x.reshape(1) if x.dim() == 0 else x
+    rows = max(1, _SCAN_ENTRIES // max(1, x[0].numel())) if x.size(0) else 1
+    for start in range(0, x.size(0), rows):
+        yield x[start : start + rows]
+
+
+def _non_finite_rows(x: torch.Tensor) -> torch.Tensor:
+    """Indices of the rows of ``x`` [N, D] holding a NaN or inf, scanned in chunks."""
+    found, start = [], 0
+    for chunk in _row_chunks(x):
+        bad = ~torch.isfinite(chunk).all(dim=1)
+        found.append(bad.nonzero().flatten() + start)
+        start += chunk.size(0)
+    return torch.cat(found) if found else torch.empty(0, dtype=torch.long)
+
+
+def _abs_max(x: torch.Tensor) -> float:
+    """``x.abs().max()`` scanned in chunks (0.0 for an empty ``x``)."""
+    peak = 0.0
+    for chunk in _row_chunks(x.detach()):
+        if chunk.numel():
+            peak = max(peak, float(chunk.abs().max()))
+    return peak
 
 
 # Beyond these magnitudes float32 arithmetic breaks: squared values overflow to inf
@@ -125,7 +156,7 @@ def check_feature_scale(x: torch.Tensor, name: str = "data.x") -> None:
     features are nonzero but all below :data:`MIN_FEATURE_MAGNITUDE` (their squared
     distances underflow to 0). All-zero features pass: they are constant, not mis-scaled.
     """
-    peak = float(x.detach().abs().max()) if x.numel() else 0.0
+    peak = _abs_max(x)
     fix = (
         "standardise the features first, e.g. x = (x - x.mean(0)) / x.std(0).clamp_min(1e-12), "
         "or divide by x.abs().max()"
@@ -243,7 +274,13 @@ def check_graph(
 
 
 def _clean_edges(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Remove self-loops, merge duplicates and symmetrise, warning about each repair."""
+    """Remove self-loops, merge duplicates and symmetrise, warning about each repair.
+
+    A graph that needs none of them is returned as is (:func:`_is_clean`): the repairs
+    copy the edges several times over, the read-only check does not.
+    """
+    if _is_clean(edge_index, num_nodes):
+        return edge_index
     n_in = edge_index.size(1)
     edge_index, _ = remove_self_loops(edge_index)
     if edge_index.size(1) < n_in:
@@ -267,3 +304,47 @@ def _clean_edges(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
         )
         merged = to_undirected(merged, num_nodes=num_nodes)
     return merged
+
+
+#: Edges a read-only scan of ``edge_index`` touches at a time.
+_SCAN_EDGES = 1 << 20
+
+
+def _is_clean(edge_index: torch.Tensor, num_nodes: int) -> bool:
+    """Whether ``edge_index`` [2, E] is what :func:`_clean_edges` would return: no
+    self-loop, sorted by (row, column) without duplicates (coalesced), and every
+    ``(i, j)`` matched by a stored ``(j, i)``. Scans in chunks: memory ``O(chunk + N)``.
+    """
+    n_edges = edge_index.size(1)
+    if n_edges == 0:
+        return True
+    row, col = edge_index[0].contiguous(), edge_index[1].contiguous()
+    previous = -1
+    for start in range(0, n_edges, _SCAN_EDGES):
+        r, c = row[start : start + _SCAN_EDGES], col[start : start + _SCAN_EDGES]
+        key = r * num_nodes + c
+        if bool((r == c).any()) or int(key[0]) <= previous or bool((key.diff() <= 0).any()):
+            return False
+        previous = int(key[-1])
+    indptr = torch.searchsorted(row, torch.arange(num_nodes + 1, device=row.device))
+    for start in range(0, n_edges, _SCAN_EDGES):
+        r, c = row[start : start + _SCAN_EDGES], col[start : start + _SCAN_EDGES]
+        if not bool(_stored(indptr, col, c, r).all()):
+            return False
+    return True
+
+
+def _stored(indptr: torch.Tensor, col: torch.Tensor, i: torch.Tensor, j: torch.Tensor):
+    """Whether each edge ``(i, j)`` is stored: a binary search for ``j`` among the
+    sorted columns ``col[indptr[i]:indptr[i + 1]]`` of row ``i``, all edges at once."""
+    low, high = indptr[i], indptr[i + 1]
+    end, last = high.clone(), col.numel() - 1
+    while True:
+        active = low < high
+        if not bool(active.any()):
+            break
+        middle = (low + high) // 2
+        right = active & (col[middle.clamp(max=last)] < j)
+        low = torch.where(right, middle + 1, low)
+        high = torch.where(active & ~right, middle, high)
+    return (low < end) & (col[low.clamp(max=last)] == j)

@@ -83,9 +83,12 @@ class ResumableFit:
     ) -> None:
         self.estimator = estimator
         self.resumable = True
+        # Fingerprinted only when there is a file to match: the checksum reads every
+        # entry (and converts the edges to float), a pass worth skipping on large graphs.
+        fingerprint = None if estimator.checkpoint is None else graph_fingerprint(x, edge_index)
         self.checkpointer = Checkpointer(
             estimator.checkpoint,
-            {**estimator.get_params(), "input": graph_fingerprint(x, edge_index)},
+            {**estimator.get_params(), "input": fingerprint},
             estimator.checkpoint_every,
             ignore=ignore,
         )
