@@ -171,7 +171,7 @@ def test_wrong_hyper_parameters_name_themselves(name: str, param: str) -> None:
 def test_the_reported_parameter_errors() -> None:
     with pytest.raises(TypeError, match="n_clusters must be an integer"):
         METHODS.get("spectral")(n_clusters=None).fit(_tiny_graph())
-    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden must be an integer >= 1"):
         METHODS.get("dag")(hidden=0).fit(_tiny_graph())
 
 

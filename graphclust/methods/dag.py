@@ -35,33 +35,36 @@ Differences from the paper (it published no code), all deliberate:
 - ``readout_norm="auto"``: where the paper's readout never learns (one-hot features; one
   column takes every node), a label-free check after ``AUTO_CHECK_EPOCH`` epochs
   (:func:`dead_readout`) restarts training with row-standardised readout inputs.
+- Negatives: one uniform non-neighbour per edge
+  (:class:`~graphclust.graph.negatives.NegativeSampler`); the edges of a node linked to
+  every other node (a star's hub) have none and leave the BPR loss, and a complete graph
+  is refused.
 - Engineering: one host transfer per epoch; sparse features on a CPU; sampled-subgraph
   training for large graphs (``batch_size``) with chunked evaluation; ``max_time_s``
   stops at a deadline keeping the best checkpoint so far; a progress bar; resumable
   training (``checkpoint``).
+
+The estimator is here; its parts: :mod:`~graphclust.methods.dag_params` (presets and
+argument checks), :mod:`~graphclust.methods.dag_training` (the training loop),
+:mod:`~graphclust.methods.dag_selection` (checkpoint selection and the read-out of K),
+:mod:`~graphclust.methods.readout_check` (the ``readout_norm="auto"`` check).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, ClassVar
 
 import torch
 from torch_geometric.data import Data
-from torch_geometric.utils import structured_negative_sampling
 
-from graphclust.assign.targets import student_t_assignment
 from graphclust.data.reduce import svd_features
-from graphclust.graph.sampling import RandomWalkSubgraphs
-from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.methods.checkpoints import CheckpointSelector, ResumableFit, check_checkpoint_params
-from graphclust.methods.ksearch import (
-    KSearchResult,
-    coarse_to_fine_k_search,
-    default_k_max,
-    selection_score,
-)
+from graphclust.methods.base import BaseClusterer
+from graphclust.methods.checkpoints import CheckpointSelector, ResumableFit
+from graphclust.methods.dag_params import PRESETS, check_params, resolve_settings
+from graphclust.methods.dag_selection import EVAL_CHUNK_EDGES
+from graphclust.methods.dag_training import SPARSE_FEATURES_BELOW, TrainingRun
+from graphclust.methods.ksearch import selection_score
 from graphclust.methods.readout_check import (
     AUTO_CHECK_EPOCH,
     AUTO_CHECK_WINDOW,
@@ -69,67 +72,13 @@ from graphclust.methods.readout_check import (
     DEAD_TOP_SHARE,
     dead_readout,
 )
-from graphclust.metrics import calinski_harabasz, modularity
-from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import (
-    CommunityReadout,
     affiliation_labels,
-    bpr_loss,
     community_shares,
     community_sizes,
     count_communities,
-    gcn_adjacency,
-    group_sparsity,
 )
-from graphclust.training import progress
 from graphclust.utils import resolve_device, seed_everything
-from graphclust.utils.checks import non_negative_float, positive_float, probability
-
-# bag-of-words features sparser than this are kept sparse: the first GAT layer then costs
-# O(nnz) instead of O(N D) (Cora is 1.3% dense, CiteSeer 0.9%)
-SPARSE_FEATURES_BELOW = 0.1
-
-
-# in sampled-subgraph mode, evaluations on graphs with more edges than this encode the
-# whole graph in chunks of destination nodes with about this many incoming edges each
-# (the per-edge attention tensors of a 13M-edge graph held 2.8 GB at once)
-EVAL_CHUNK_EDGES = 1 << 20
-
-
-# Sizes and model variant per preset; a parameter the user sets wins over its preset.
-# "cpu": the toolkit's configuration (encoder trained by reconstruction alone, K read by
-# k-means from the kept embeddings) at widths a 2-core CPU fits in minutes, with wide
-# attributes reduced by SVD; "gpu": the same at the paper's widths; "paper": the
-# paper's model (joint training, K from the readout's argmax) at the paper's widths.
-PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {
-        "hidden": 64,
-        "heads": 2,
-        "epochs": 200,
-        "eval_every": 25,
-        "max_features": 256,
-        "detach_readout": True,
-        "k_readout": "kmeans",
-    },
-    "gpu": {
-        "hidden": 512,
-        "heads": 4,
-        "epochs": 1500,
-        "eval_every": 50,
-        "max_features": None,
-        "detach_readout": True,
-        "k_readout": "kmeans",
-    },
-    "paper": {
-        "hidden": 512,
-        "heads": 4,
-        "epochs": 1500,
-        "eval_every": 50,
-        "max_features": None,
-        "detach_readout": False,
-        "k_readout": "argmax",
-    },
-}
 
 
 class DAG(BaseClusterer):
@@ -331,87 +280,12 @@ class DAG(BaseClusterer):
         """The settings a fit on ``num_nodes`` nodes on ``device`` uses: every preset
         parameter left at None takes the preset's value (``"auto"``: ``"gpu"`` on CUDA,
         else ``"cpu"``), and ``k_max`` the rule :func:`default_k_max` of N."""
-        preset = self.preset
-        if preset not in (*PRESETS, "auto"):
-            raise ValueError(
-                f"preset must be 'auto', {', '.join(repr(p) for p in PRESETS)}, got {preset!r}"
-            )
-        if preset == "auto":
-            preset = "gpu" if torch.device(device).type == "cuda" else "cpu"
-        resolved = {"preset": preset}
-        for name, value in PRESETS[preset].items():
-            chosen = getattr(self, name)
-            resolved[name] = value if chosen is None else chosen
-        resolved["k_max"] = default_k_max(num_nodes) if self.k_max is None else self.k_max
-        return resolved
+        return resolve_settings(self, num_nodes, device)
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
-        n = data.num_nodes
-        cfg = self.settings(n, resolve_device(self.device))
-        for name in ("hidden", "heads", "epochs", "eval_every"):
-            value = cfg[name]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        k_max = cfg["k_max"]
-        if not isinstance(k_max, int) or not 2 <= k_max <= n:
-            raise ValueError(f"k_max must be an integer in [2, {n}] (N), got {k_max!r}")
-        if cfg["hidden"] % cfg["heads"] != 0:
-            raise ValueError(f"hidden={cfg['hidden']} must be a multiple of heads={cfg['heads']}")
-        max_features = cfg["max_features"]
-        if max_features is not None and (
-            not isinstance(max_features, int) or isinstance(max_features, bool) or max_features < 2
-        ):
-            raise ValueError(f"max_features must be None or an integer >= 2, got {max_features!r}")
-        if not isinstance(cfg["detach_readout"], bool):
-            raise ValueError(
-                f"detach_readout must be True, False or None, got {cfg['detach_readout']!r}"
-            )
-        if not isinstance(self.progress, bool):
-            raise ValueError(f"progress must be True or False, got {self.progress!r}")
-        probability(self.mask_rate, "mask_rate", zero=False, one=False)
-        probability(self.input_dropout, "input_dropout", one=False)
-        for name in ("alpha", "beta", "weight_decay"):
-            non_negative_float(getattr(self, name), name)
-        positive_float(self.lr, "lr")
-        if self.decoder_layers not in (1, 2):
-            raise ValueError(f"decoder_layers must be 1 or 2, got {self.decoder_layers!r}")
-        if not isinstance(self.decoder_factorized, bool):
-            raise ValueError(
-                f"decoder_factorized must be True or False, got {self.decoder_factorized!r}"
-            )
-        if self.readout not in ("relu", "softmax"):
-            raise ValueError(f"readout must be 'relu' or 'softmax', got {self.readout!r}")
-        if self.readout_norm not in ("none", "layer", "auto"):
-            raise ValueError(
-                f"readout_norm must be 'none', 'layer' or 'auto', got {self.readout_norm!r}"
-            )
-        if cfg["k_readout"] not in ("argmax", "kmeans"):
-            raise ValueError(f"k_readout must be 'argmax' or 'kmeans', got {cfg['k_readout']!r}")
-        if cfg["k_readout"] == "kmeans" and k_max > n - 1:
-            raise ValueError(f"k_readout='kmeans' needs k_max <= N - 1 = {n - 1}, got {k_max}")
-        if self.selection not in ("argmax", "readout"):
-            raise ValueError(
-                f"selection must be 'argmax' (score C's argmax partitions, the paper) or "
-                f"'readout' (score the partition k_readout returns), got {self.selection!r}"
-            )
-        if self.batch_size is not None and not (
-            isinstance(self.batch_size, int) and self.batch_size >= 2
-        ):
-            raise ValueError(f"batch_size must be None or an integer >= 2, got {self.batch_size!r}")
-        if self.bpr_scale not in ("sum", "mean"):
-            raise ValueError(f"bpr_scale must be 'sum' or 'mean', got {self.bpr_scale!r}")
-        if not isinstance(self.sparsity_warmup, int) or self.sparsity_warmup < 0:
-            raise ValueError(
-                f"sparsity_warmup must be an integer >= 0, got {self.sparsity_warmup!r}"
-            )
-        if self.max_time_s is not None:
-            positive_float(self.max_time_s, "max_time_s")
-        check_checkpoint_params(self.checkpoint, self.checkpoint_every)
-        if data.edge_index.size(1) == 0:
-            raise ValueError("DAG needs edges: its BPR loss models the graph's links")
+        check_params(self, data, self.settings(data.num_nodes, resolve_device(self.device)))
 
-    # -- training -----------------------------------------------------------------------
     def _fit(self, data: Data, device: torch.device) -> None:
         start = time.perf_counter()
         self.settings_ = self.settings(data.num_nodes, device)
@@ -426,240 +300,46 @@ class DAG(BaseClusterer):
         check = self.readout_norm == "auto" and self.settings_["epochs"] > AUTO_CHECK_EPOCH
         if saved is not None and saved["norm"] != norm:  # written after the restart below
             norm, check = saved["norm"], False
-        if not self._run(data, device, norm, start, check):
+        if not TrainingRun(self, data, device, norm).train(start, check):
             # the paper's readout is dead: start again, exactly as readout_norm="layer"
             seed_everything(self.seed)
             self.history_ = {}
             self._checkpoints.forget()  # it holds the dead run
             norm = "layer"
-            self._run(data, device, norm, start, check=False)
+            TrainingRun(self, data, device, norm).train(start, check=False)
         self.readout_norm_ = norm
         del self._checkpoints
 
-    def _run(self, data: Data, device: torch.device, norm: str, start: float, check: bool) -> bool:
-        """Train one model with readout normalisation ``norm`` and set the fitted state.
-
-        With ``check``, stop after ``AUTO_CHECK_EPOCH`` epochs and return False when
-        :func:`dead_readout` finds the readout dead (``readout_check_`` says why).
-        """
-        cfg = self.settings_
-        x = data.x.to(device)
-        # sparse features pay off on CPU; on an accelerator a dense product is faster
-        if device.type == "cpu" and float((data.x != 0).float().mean()) < SPARSE_FEATURES_BELOW:
-            x = x.to_sparse()
-        edge_index = data.edge_index.to(device)
-        n = data.num_nodes
-        self._mae = MaskedGraphAutoencoder(
-            x.size(1),
-            cfg["hidden"],
-            cfg["heads"],
-            remask=self.remask,
-            feat_dropout=self.input_dropout,
-            decoder_layers=self.decoder_layers,
-            decoder_factorized=self.decoder_factorized,
-        ).to(device)
-        self._readout = CommunityReadout(
-            cfg["hidden"], cfg["hidden"], cfg["k_max"], self.readout, norm
-        ).to(device)
-        params = list(self._mae.parameters()) + list(self._readout.parameters())
-        optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        sampler = None
-        if self.batch_size is not None and self.batch_size < n:
-            sampler = RandomWalkSubgraphs(data.edge_index, n, self.batch_size)
-        steps = 1 if sampler is None else math.ceil(n / self.batch_size)
-        selector = CheckpointSelector()
-        x_cpu = data.x
-        adjacency = gcn_adjacency(edge_index, n)  # built once; subgraphs build their own
-        epochs = cfg["epochs"]
-        stateful = {"mae": self._mae, "readout": self._readout, "optimizer": optimizer}
-        stateful["selector"] = selector
-        epoch = 0
-        resumed = self._checkpoints.load(stateful)
-        if resumed is not None:
-            epoch, extra = resumed
-            self.readout_check_ = extra["readout_check"]
-            start = time.perf_counter() - extra["elapsed"]  # the deadline counts on
-            if self.max_time_s is not None and extra["elapsed"] > self.max_time_s:
-                epochs = epoch  # that run had stopped at its deadline: read it out
-        bar = progress(
-            range(epoch + 1, epochs + 1), self.progress, "DAG", initial=epoch, total=epochs
-        )
-        for epoch in bar:
-            # everything an epoch logs stays on the device until one transfer at its end:
-            # a GPU then never waits for the host in the middle of an epoch
-            totals = torch.zeros(6, device=device)
-            for _ in range(steps):
-                if sampler is None:
-                    sub_x, sub_edges, sub_adjacency = x, edge_index, adjacency
-                    sub_edges_cpu = data.edge_index
-                else:
-                    nodes, sub_edges_cpu = sampler.sample()
-                    # index_select also works on sparse COO features
-                    sub_x = x.index_select(0, nodes.to(device))
-                    sub_edges = sub_edges_cpu.to(device)
-                    sub_adjacency = gcn_adjacency(sub_edges, nodes.numel())
-                beta = (
-                    self.beta * min(1.0, epoch / self.sparsity_warmup)
-                    if self.sparsity_warmup
-                    else self.beta
-                )
-                totals += self._step(
-                    sub_x,
-                    sub_edges,
-                    sub_edges_cpu,
-                    sub_adjacency,
-                    edge_index.size(1),
-                    optimizer,
-                    beta,
-                )
-            norms = self._readout.column_norms()
-            values = torch.cat([totals / steps, norms]).cpu()
-            check_finite(values[0], "loss", epoch)
-            loss, sce, bpr, gs, k_train, top_share = values[:6].tolist()
-            self.log(
-                loss=loss, sce=sce, bpr=bpr, gs=gs, k_train=k_train, top_share=top_share, beta=beta
-            )
-            self.history_.setdefault("w_col_norms", []).append(values[6:].tolist())
-            if check and epoch == AUTO_CHECK_EPOCH:
-                per_edge = self.history_["bpr"][-AUTO_CHECK_WINDOW:]
-                if self.bpr_scale == "sum":
-                    per_edge = [value / edge_index.size(1) for value in per_edge]
-                top = self.history_["top_share"][-AUTO_CHECK_WINDOW:]
-                reason = dead_readout(per_edge, top)
-                self.readout_check_ = {
-                    "epoch": epoch,
-                    "per_edge_bpr": sum(per_edge) / len(per_edge),
-                    "top_share": sum(top) / len(top),
-                    "dead": reason is not None,
-                    "reason": reason,
-                }
-                if reason is not None:
-                    bar.close()
-                    return False
-            elapsed = time.perf_counter() - start
-            out_of_time = self.max_time_s is not None and elapsed > self.max_time_s
-            bar.set_postfix(loss=f"{loss:.4g}", k=int(k_train), refresh=False)
-            if epoch % cfg["eval_every"] == 0 or epoch == epochs or out_of_time:
-                self._evaluate(x, edge_index, adjacency, x_cpu, data.edge_index, epoch, selector)
-            extra = {"norm": norm, "readout_check": self.readout_check_, "elapsed": elapsed}
-            self._checkpoints.save(epoch, epoch if out_of_time else epochs, stateful, None, extra)
-            if out_of_time:
-                break
-        bar.close()
-        self.epochs_run_ = epoch
-        labels, shares, h, found = selector.best
-        self.selected_epoch_ = selector.best_step
-        self.labels_argmax_ = labels
-        self.k_argmax_ = shares.size(1)
-        self.k_search_ = None
-        if cfg["k_readout"] == "kmeans":
-            if found is None:  # selection="argmax": search the kept checkpoint only
-                found = self._search_k(h.to(device), data.edge_index)
-            labels = found.labels
-            shares = student_t_assignment(h.float(), found.centroids)
-            self.k_search_ = found.scores
-        self.labels_ = labels
-        self.n_clusters_ = shares.size(1)
-        self.soft_assignments_ = shares
-        self.embeddings_ = h
-        return True
-
-    def _step(
-        self,
-        x: torch.Tensor,
-        edge_index: torch.Tensor,
-        edge_index_cpu: torch.Tensor,
-        adjacency: torch.Tensor,
-        total_edges: int,
-        optimizer: torch.optim.Optimizer,
-        beta: float,
-    ) -> torch.Tensor:
-        """One optimisation step on a (sub)graph.
-
-        ``edge_index_cpu`` is the same graph on the host, where PyG's negative sampler
-        works anyway. Returns [loss, sce, bpr, gs, K of this pass, share of nodes in its
-        largest community] on the device.
-        """
-        self._mae.train()
-        self._readout.train()
-        n = x.size(0)
-        mask = sample_mask(n, self.mask_rate, x.device)
-        out = self._mae(x, edge_index, mask)
-        h = out.embeddings.detach() if self.settings_["detach_readout"] else out.embeddings
-        c, scores = self._readout(h, adjacency)
-        _, _, neg = structured_negative_sampling(edge_index_cpu, n, contains_neg_self_loops=False)
-        # the paper's sum over E, written as |E| x mean so that a sampled subgraph
-        # estimates the full-graph sum without bias
-        bpr = bpr_loss(c, edge_index[0], edge_index[1], neg.to(x.device), reduction="mean")
+    def _readout_is_dead(self, epoch: int, num_edges: int) -> bool:
+        """``readout_norm="auto"``'s check, at epoch ``AUTO_CHECK_EPOCH`` only: records
+        in ``readout_check_`` what :func:`dead_readout` saw over the last epochs of
+        ``history_`` (``num_edges``: the graph's, for the per-edge BPR) and says whether
+        the readout is dead."""
+        if epoch != AUTO_CHECK_EPOCH:
+            return False
+        per_edge = self.history_["bpr"][-AUTO_CHECK_WINDOW:]
         if self.bpr_scale == "sum":
-            bpr = total_edges * bpr
-        gs = group_sparsity(self._readout.weight)
-        loss = out.loss + self.alpha * bpr + beta * gs
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            sizes = community_sizes(c, scores)
-            k = (sizes > 0).sum().to(sizes.dtype)
-            top = sizes.max() / n
-        parts = [loss.detach(), out.loss.detach(), bpr.detach(), gs.detach(), k, top]
-        return torch.stack([p.float() for p in parts])
-
-    @torch.no_grad()
-    def _evaluate(
-        self,
-        x: torch.Tensor,
-        edge_index: torch.Tensor,
-        adjacency: torch.Tensor,
-        x_cpu: torch.Tensor,
-        edge_index_cpu: torch.Tensor,
-        epoch: int,
-        selector: CheckpointSelector,
-    ) -> None:
-        """Score the clean graph's partition and offer it to the selector."""
-        self._mae.eval()
-        self._readout.eval()
-        chunk = None
-        if self.batch_size is not None and edge_index.size(1) > EVAL_CHUNK_EDGES:
-            # large graph: encode the whole graph in chunks of destination nodes, about
-            # EVAL_CHUNK_EDGES incoming edges each, instead of all edges at once
-            n = x.size(0)
-            chunk = max(1, n * EVAL_CHUNK_EDGES // edge_index.size(1))
-        h = self._mae.embed(x, edge_index, chunk_size=chunk)
-        c, scores = self._readout(h, adjacency)
-        labels, columns = affiliation_labels(c, scores)
-        labels, k = labels.cpu(), columns.numel()
-        q = modularity(edge_index_cpu, labels, num_nodes=labels.numel())
-        ch = calinski_harabasz(x_cpu, labels)
-        score = selection_score(q, ch, k)
-        self.log(eval_epoch=epoch, k=k, modularity=q, calinski_harabasz=ch, selection_score=score)
-        found = None
-        if self.selection == "readout" and self.settings_["k_readout"] == "kmeans":
-            # score the partition this checkpoint would return, in the same space (the
-            # input features) as the argmax partitions, so checkpoints stay comparable
-            found = self._search_k(h, edge_index_cpu)
-            q_read = modularity(edge_index_cpu, found.labels, num_nodes=labels.numel())
-            ch_read = calinski_harabasz(x_cpu, found.labels)
-            score = selection_score(q_read, ch_read, found.n_clusters)
-            self.log(
-                readout_k=found.n_clusters,
-                readout_modularity=q_read,
-                readout_calinski_harabasz=ch_read,
-                readout_selection_score=score,
-            )
-        if selector.offer(score, epoch, None):
-            selector.best = (labels, community_shares(c, columns).cpu(), h.cpu(), found)
-
-    def _search_k(self, h: torch.Tensor, edge_index: torch.Tensor) -> KSearchResult:
-        """The k-means read-out of embeddings ``h``: the best K in 2..k_max (k-means on
-        ``h``'s device: scikit-learn on a CPU, torch on a GPU)."""
-        return coarse_to_fine_k_search(h, edge_index, self.settings_["k_max"], seed=self.seed)
+            per_edge = [value / num_edges for value in per_edge]
+        top = self.history_["top_share"][-AUTO_CHECK_WINDOW:]
+        reason = dead_readout(per_edge, top)
+        self.readout_check_ = {
+            "epoch": epoch,
+            "per_edge_bpr": sum(per_edge) / len(per_edge),
+            "top_share": sum(top) / len(top),
+            "dead": reason is not None,
+            "reason": reason,
+        }
+        return reason is not None
 
 
 __all__ = [
+    "AUTO_CHECK_EPOCH",
     "DAG",
     "DEAD_BPR_SHARE",
     "DEAD_TOP_SHARE",
+    "EVAL_CHUNK_EDGES",
+    "PRESETS",
+    "SPARSE_FEATURES_BELOW",
     "CheckpointSelector",
     "affiliation_labels",
     "community_shares",

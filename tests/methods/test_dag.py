@@ -25,6 +25,7 @@ from graphclust.methods.dag import (
 )
 from graphclust.methods.ksearch import default_k_max, kmeans_k_search
 from graphclust.metrics import calinski_harabasz, modularity, nmi
+from tests.property.cases import Hang, hang_guard
 
 # the paper's model (joint training, argmax read-out) at a tiny width; tests of the
 # presets say which preset they use
@@ -128,12 +129,12 @@ def test_sampled_subgraph_mode_trains() -> None:
 def test_chunked_evaluation_gives_the_same_partition(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sampled mode encodes large graphs in destination chunks at evaluation; forcing
     chunks of a few edges on a small graph must not change the result."""
-    import graphclust.methods.dag as dag_module
+    import graphclust.methods.dag_selection as selection_module
 
     data = _sbm(seed=0)
     settings = {**SMALL, "epochs": 4, "eval_every": 2, "batch_size": 40, "seed": 0}
     whole = DAG(**settings).fit(data)
-    monkeypatch.setattr(dag_module, "EVAL_CHUNK_EDGES", 16)
+    monkeypatch.setattr(selection_module, "EVAL_CHUNK_EDGES", 16)
     chunked = DAG(**settings).fit(data)
     assert torch.equal(whole.labels_, chunked.labels_)
     torch.testing.assert_close(whole.embeddings_, chunked.embeddings_, atol=1e-5, rtol=1e-5)
@@ -201,6 +202,47 @@ def test_joint_training_repeats_bit_for_bit_on_two_threads() -> None:
     finally:
         torch.set_num_threads(previous)
     torch.testing.assert_close(runs[0].embeddings_, runs[1].embeddings_, rtol=0, atol=0)
+
+
+def _star(n: int) -> torch.Tensor:
+    hub, leaves = torch.zeros(n - 1, dtype=torch.long), torch.arange(1, n)
+    return torch.cat([torch.stack([hub, leaves]), torch.stack([leaves, hub])], dim=1)
+
+
+def _complete(n: int) -> torch.Tensor:
+    pairs = torch.ones(n, n).nonzero().t()
+    return pairs[:, pairs[0] != pairs[1]]
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+@pytest.mark.parametrize("graph", ["star", "complete but one pair"])
+def test_fits_graphs_with_a_node_linked_to_every_other_one(graph: str, batch_size) -> None:
+    """Issue 24: PyG's negative sampler drew again forever for a node without a
+    non-neighbour (a star's hub), so fit never returned. Its triples now leave the BPR
+    loss; the leaves' triples still train it."""
+    n = 10
+    if graph == "star":
+        edge_index = _star(n)
+    else:
+        edge_index = _complete(n)
+        edge_index = edge_index[:, ~((edge_index[0] < 2) & (edge_index[1] < 2))]
+    x = torch.randn(n, 4, generator=torch.Generator().manual_seed(0))
+    settings = {**SMALL, "k_max": 4, "epochs": 3, "eval_every": 3, "progress": False}
+    model = DAG(**settings, batch_size=batch_size)
+    try:
+        with hang_guard(f"DAG.fit ({graph})", seconds=30):
+            model.fit(Data(x=x, edge_index=edge_index))
+    except Hang as hang:
+        pytest.fail(str(hang))
+    assert model.labels_.shape == (n,) and len(model.history_["bpr"]) == 3
+    if batch_size is None:  # the whole graph: some triple exists, its loss is > 0
+        assert all(math.isfinite(v) and v > 0 for v in model.history_["bpr"])
+
+
+def test_a_complete_graph_is_refused_by_name() -> None:
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="needs two nodes that are not linked"):
+        DAG(**{**SMALL, "k_max": 4}, epochs=1).fit(Data(x=x, edge_index=_complete(6)))
 
 
 def test_sparse_features_train_in_both_modes() -> None:
@@ -271,7 +313,13 @@ def test_affiliation_labels_and_shares() -> None:
         ({"decoder_factorized": "no"}, "decoder_factorized"),
         ({"k_readout": "spectral"}, "k_readout"),
         ({"k_readout": "kmeans", "k_max": 120}, "k_max <= N - 1"),
-        ({"selection": "best"}, "selection must be 'argmax'"),
+        ({"selection": "best"}, "selection must be one of 'argmax', 'readout'"),
+        ({"remask": "one"}, "remask"),
+        ({"progress": 1}, "progress must be True or False"),
+        ({"max_features": 1}, "max_features must be None or an integer >= 2"),
+        ({"hidden": 0}, "hidden must be an integer >= 1"),
+        ({"input_dropout": 1.0}, "input_dropout"),
+        ({"preset": "tpu"}, "preset must be one of 'auto', 'cpu', 'gpu', 'paper'"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict, message: str) -> None:
