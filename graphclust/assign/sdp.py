@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from graphclust.training import progress as show_progress
 from graphclust.utils.checks import positive_float, positive_int
 
 EIG_MODES = ("auto", "full", "partial")
@@ -215,6 +216,7 @@ def solve_block_sdp(
     check_every: int = 10,
     seed: int = 0,
     start: torch.Tensor | None = None,
+    progress: bool = False,
 ) -> SDPResult:
     """Solve the block SDP of the module docstring by ADMM.
 
@@ -231,6 +233,8 @@ def solve_block_sdp(
         check_every: residuals and the rho update every this many iterations.
         seed: seed of the random start of the partial eigensolver.
         start: optional [m, N, N] warm start for ``W`` (e.g. a previous solution).
+        progress: show a progress bar over the ADMM iterations (tqdm, on stderr; it
+            stops early at convergence).
 
     Raises:
         ValueError: malformed costs, totals or settings.
@@ -262,7 +266,7 @@ def solve_block_sdp(
     n_iter = 0
     b_rho = b / rho
     theta = None
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in show_progress(range(1, max_iter + 1), progress, "SDP (ADMM)"):
         target = w - u - b_rho
         for k in range(m):
             z[k] = cones[k](0.5 * (target[k] + target[k].T))
@@ -306,6 +310,7 @@ def sdp_kmeans(
     tol: float = 1e-4,
     eig: str = "auto",
     seed: int = 0,
+    progress: bool = False,
 ) -> SDPResult:
     """Peng-Wei SDP relaxation of k-means: ``max <X X^T, Z>`` s.t. ``Z`` PSD,
     ``Z >= 0``, ``Z 1 = 1``, ``tr Z = K``.
@@ -313,7 +318,7 @@ def sdp_kmeans(
     Args:
         x: [N, d] points (any floating dtype; the solver runs in it, on its device).
         n_clusters: K in [1, N].
-        max_iter, tol, eig, seed: as in :func:`solve_block_sdp`.
+        max_iter, tol, eig, seed, progress: as in :func:`solve_block_sdp`.
 
     Returns:
         :class:`SDPResult` whose ``z`` is [N, N] and whose ``objective`` and
@@ -336,6 +341,7 @@ def sdp_kmeans(
         tol=tol,
         eig=eig,
         seed=seed,
+        progress=progress,
     )
     offset = n * float((x.mean(dim=0) ** 2).sum())
     result.z = result.z[0]

@@ -67,7 +67,9 @@ from graphclust.data.validation import check_graph
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder
+from graphclust.training import progress
 from graphclust.utils.checks import (
+    flag,
     non_negative_float,
     positive_float,
     positive_int,
@@ -149,6 +151,8 @@ class GPC(BaseClusterer):
             :func:`draw_labeled_rows` (this share of each known class's rows).
         known_class_fraction: share of known classes for that draw.
         label_seed: seed of that draw.
+        progress: show a progress bar over the rounds (tqdm, on stderr, with an estimate
+            of the time left).
         seed: random seed (network, k-means++, 2-means, random acceptances).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
 
@@ -190,6 +194,7 @@ class GPC(BaseClusterer):
         label_fraction: float | None = None,
         known_class_fraction: float = 0.5,
         label_seed: int = 0,
+        progress: bool = True,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -219,6 +224,7 @@ class GPC(BaseClusterer):
         self.label_fraction = label_fraction
         self.known_class_fraction = known_class_fraction
         self.label_seed = label_seed
+        self.progress = progress
         self.seed = seed
         self.device = device
 
@@ -275,6 +281,7 @@ class GPC(BaseClusterer):
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
+        flag(self.progress, "progress")
         if self.encoder not in ("mlp", "gcn"):
             raise ValueError(f"encoder must be 'mlp' or 'gcn', got {self.encoder!r}")
         for name in ("latent_dim", "rounds", "batch_size", "pca_dim", "max_move_rounds"):
@@ -315,7 +322,8 @@ class GPC(BaseClusterer):
             )  # fmt: skip
             optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         labels = None
-        for round_ in range(self.rounds if model is not None else 0):
+        rounds = range(self.rounds if model is not None else 0)
+        for round_ in progress(rounds, self.progress, "GPC"):
             z = encode_in_chunks(model.eval(), x, edge_index=edge_index)
             check_finite(z, "GPC embeddings (training diverged)", round_)
             labels, _ = self._e_step(z, pinned, labels)

@@ -60,8 +60,9 @@ from graphclust.assign import fit_kmeans
 from graphclust.assign.sdp import EIG_MODES, sdp_embedding, sdp_kmeans, solve_block_sdp
 from graphclust.data.validation import check_features, check_n_clusters
 from graphclust.methods.base import BaseClusterer, check_finite
+from graphclust.training import progress
 from graphclust.utils import resolve_device
-from graphclust.utils.checks import positive_float, positive_int
+from graphclust.utils.checks import flag, positive_float, positive_int
 
 COVARIANCES = ("shared", "cluster")
 PRECISIONS = {"single": torch.float32, "double": torch.float64}
@@ -150,6 +151,8 @@ class SDPKMeans(BaseClusterer):
         max_samples: when ``N`` exceeds it, solve on this many random points and
             assign the rest (module docstring); ``None`` solves all points.
         n_init: k-means restarts on the SDP embedding.
+        progress: show progress bars (tqdm, on stderr): over the ADMM iterations of the
+            Peng-Wei solve, then over the iLA-SDP iterations.
         seed: random seed (sample, eigensolver start, k-means).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
 
@@ -178,6 +181,7 @@ class SDPKMeans(BaseClusterer):
         max_n: int | None = None,
         max_samples: int | None = None,
         n_init: int = 10,
+        progress: bool = True,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -192,6 +196,7 @@ class SDPKMeans(BaseClusterer):
         self.max_n = max_n
         self.max_samples = max_samples
         self.n_init = n_init
+        self.progress = progress
         self.seed = seed
         self.device = device
 
@@ -215,6 +220,7 @@ class SDPKMeans(BaseClusterer):
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
+        flag(self.progress, "progress")
         for name, value, choices in (
             ("covariance", self.covariance, COVARIANCES),
             ("eig", self.eig, EIG_MODES),
@@ -274,7 +280,13 @@ class SDPKMeans(BaseClusterer):
         """Labels [n] and soft assignments [n, K] of the points ``x`` [n, d]."""
         k = self.n_clusters
         result = sdp_kmeans(
-            x, k, max_iter=self.max_iter, tol=self.tol, eig=self.eig, seed=self.seed
+            x,
+            k,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            eig=self.eig,
+            seed=self.seed,
+            progress=self.progress,
         )
         self._record(result)
         embedding = sdp_embedding(result.z, k)
@@ -291,7 +303,7 @@ class SDPKMeans(BaseClusterer):
         """iLA-SDP: alternate covariance estimates and the LA-SDP (module docstring)."""
         k = self.n_clusters
         soft = None
-        for _ in range(self.ila_iter):
+        for _ in progress(range(self.ila_iter), self.progress, "iLA-SDP"):
             covs = cluster_covariances(x, labels, k, self.covariance_reg)
             costs = likelihood_costs(x, covs)
             result = solve_block_sdp(

@@ -59,7 +59,8 @@ from graphclust.data.labelled import labelled_rows
 from graphclust.graph.adjacency import _csr
 from graphclust.graph.knn import knn_graph
 from graphclust.methods.base import BaseClusterer, check_finite
-from graphclust.utils.checks import positive_float, positive_int
+from graphclust.training import progress
+from graphclust.utils.checks import flag, positive_float, positive_int
 
 _CHOICES = {
     "variant": ("kmeans", "modes"),
@@ -186,6 +187,7 @@ class TransductiveClustering(BaseClusterer):
         labels_per_class: when ``fit`` gets no ``y``, draw this many labelled rows per
             class from ``data.y`` (explicit opt-in; None refuses to read ``data.y``).
         label_seed: seed of that draw.
+        progress: show a progress bar over the outer iterations (tqdm, on stderr).
         seed, device: as in every method (the fit itself is deterministic).
 
     Fitted attributes, besides the base ones: ``cluster_centers_`` [K, D] (the
@@ -213,6 +215,7 @@ class TransductiveClustering(BaseClusterer):
         tol: float = 1e-4,
         labels_per_class: int | None = None,
         label_seed: int = 0,
+        progress: bool = True,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -230,6 +233,7 @@ class TransductiveClustering(BaseClusterer):
         self.tol = tol
         self.labels_per_class = labels_per_class
         self.label_seed = label_seed
+        self.progress = progress
         self.seed = seed
         self.device = device
 
@@ -304,6 +308,7 @@ class TransductiveClustering(BaseClusterer):
 
     def _validate_params(self, data: Data) -> None:
         super()._validate_params(data)
+        flag(self.progress, "progress")
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
@@ -340,7 +345,7 @@ class TransductiveClustering(BaseClusterer):
         lam, temp = float(self.laplacian_weight), float(self.temperature)
         y = torch.where(labelled.unsqueeze(1), onehot, torch.softmax(-costs / temp, dim=1))
         self.n_iter_ = 0
-        for _ in range(self.max_iter):
+        for _ in progress(range(self.max_iter), self.progress, "Transductive"):
             y, moved_y = self._bound_steps(costs, affinity, y, labelled, lam, temp)
             new = self._update_prototypes(x, y, prototypes)
             moved_m = float((new - prototypes).abs().max())
