@@ -52,6 +52,7 @@ from torch_geometric.data import Data
 from graphclust.assign import student_t_assignment
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import influence_matrix
+from graphclust.graph.influence_rows import InfluenceRows
 from graphclust.methods.base import BaseClusterer, renumber_clusters
 from graphclust.methods.checkpoints import ResumableFit, check_checkpoint_params
 from graphclust.methods.pamc.selection import LabelFreeSelection
@@ -257,7 +258,9 @@ class PamC(TrainingLoops, BaseClusterer):
             optimizer=torch.optim.Adam([*model.encoder.parameters(), centroids], lr=self.lr),
             x=x,
             edge_index=edge_index,
-            influence=influence_matrix(edge_index, data.num_nodes, self.order),
+            influence=influence_matrix(edge_index, data.num_nodes, self.order)
+            if self.batch_size is None
+            else InfluenceRows(edge_index, data.num_nodes, self.order),
             generator=torch.Generator(),  # node order of the mini-batch mode
             # Full batch has nothing to share: every rank then trains the same model alone.
             group=resolve_group(self.distributed) if self.batch_size is not None else None,

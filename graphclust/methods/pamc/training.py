@@ -8,22 +8,26 @@ label-free selection (:mod:`graphclust.methods.pamc.selection`).
 with ``N``. Each epoch starts with one gradient-free pass over all nodes in chunks,
 which gives the exact ``Q`` (hence ``P``, the labels and the score) and a cache of all
 embeddings ``[N, d]``. Each step then encodes a node batch ``B`` and takes the rows of
-``S`` for ``B`` (:func:`graphclust.graph.sparse_rows`); a positive ``j`` in the batch
-uses its fresh embedding, any other ``j`` the cached one (detached, and refreshed as
-batches go by). Restricting positives to in-batch columns instead would keep almost
-none of them (a random batch holds a fraction ``B/N`` of each neighbourhood), so the
-detached cache is the better approximation; the gradient then reaches ``z_j`` of an
-out-of-batch positive only through the symmetric entry ``S_ji`` when ``j``'s own batch
-comes. Meta-nodes come from the batch (cosine similarity ignores the scale of the sum,
-so a batch estimates the directions). Memory: ``O(B * (width + nnz per row of S))`` for
-a step, plus ``N (d + K)`` floats for the cache and targets, beside the inputs ``x`` and
-``S`` themselves.
+``S`` for ``B``, computed from the edges for that batch
+(:class:`~graphclust.graph.influence_rows.InfluenceRows`; ``S`` is never built); a
+positive ``j`` in the batch uses its fresh embedding, any other ``j`` the cached one
+(detached, and refreshed as batches go by). Restricting positives to in-batch columns
+instead would keep almost none of them (a random batch holds a fraction ``B/N`` of each
+neighbourhood), so the detached cache is the better approximation; the gradient then
+reaches ``z_j`` of an out-of-batch positive only through the symmetric entry ``S_ji``
+when ``j``'s own batch comes. Meta-nodes come from the batch (cosine similarity ignores
+the scale of the sum, so a batch estimates the directions). Memory: ``O(B * (width + nnz
+per row of S))`` for a step, plus ``N (d + K)`` floats for the cache and targets and
+``O(N)`` for the rows of ``S``, beside the inputs ``x`` and ``edge_index``, which are
+read, never copied (a memory-mapped graph, :mod:`graphclust.data.memmap`, stays shared
+between processes).
 
 Under ``torchrun`` (``distributed``, docs/distributed.md) the mini-batch mode trains
-data-parallel: every rank holds ``x`` and ``S``, draws the same node order, encodes its
-share of each batch inside DDP and of the epoch's gradient-free pass; the batch's fresh
-embeddings (and soft assignments) are all-gathered with their gradients, so the
-positives, the meta-nodes and the loss are those of one process on the same batch.
+data-parallel: every rank holds (or maps) ``x`` and the edges, draws the same node
+order, encodes its share of each batch inside DDP and of the epoch's gradient-free pass;
+the batch's fresh embeddings (and soft assignments) are all-gathered with their
+gradients, so the positives, the meta-nodes and the loss are those of one process on the
+same batch.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from torch import nn
 
 from graphclust.assign import dec_target, fit_kmeans, kl_clustering_loss, student_t_assignment
 from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
-from graphclust.graph.adjacency import sparse_rows
+from graphclust.graph.influence_rows import InfluenceRows
 from graphclust.methods.base import check_finite
 from graphclust.methods.pamc.selection import Final, LabelFreeSelection
 from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
@@ -59,7 +63,9 @@ from graphclust.utils.distributed import (
 class TrainingRun:
     """What the loops of one PamC fit work on (built once per fit).
 
-    ``x`` [N, D], ``edge_index`` [2, E] and ``influence`` (sparse ``S`` [N, N]) sit on the
+    ``x`` [N, D], ``edge_index`` [2, E] and ``influence`` (full batch: sparse ``S``
+    [N, N]; mini-batch: :class:`~graphclust.graph.influence_rows.InfluenceRows`, rows
+    of ``S`` computed from the edges when a batch needs them) sit on the
     training device; ``generator`` draws the mini-batch node order; ``save(epochs_done)``
     checkpoints after each epoch.
     """
@@ -69,7 +75,7 @@ class TrainingRun:
     optimizer: torch.optim.Optimizer
     x: torch.Tensor
     edge_index: torch.Tensor
-    influence: torch.Tensor
+    influence: torch.Tensor | InfluenceRows
     generator: torch.Generator
     group: ProcessGroup | None
     selection: LabelFreeSelection
@@ -202,7 +208,7 @@ class TrainingLoops:
         total = q.detach().sum().reshape(1) if group is not None else q
         check_finite(all_reduce_sum_(total, group), "PamC assignment (training diverged)", epoch)
         kl = kl_clustering_loss(p_all[mine], q) if mine.numel() else z.sum() * 0.0
-        row, col, value = sparse_rows(run.influence, mine)
+        row, col, value = run.influence.rows(mine)
         z_batch = gather_rows_with_grad(z, group)  # ``z`` itself alone
         # Fresh embeddings for in-batch positives, the cache for the others.
         position[batch] = torch.arange(batch.numel(), device=device)
