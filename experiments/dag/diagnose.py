@@ -53,14 +53,10 @@ class OracleDAG(DAG):
     def log(self, **values: object) -> None:
         super().log(**values)
 
-    def _evaluate(self, x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector):
-        super()._evaluate(x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector)
-        h = self._mae.embed(x, edge_index)
+    def _evaluated(self, epoch, h, c, scores, first):
         from graphclust.methods.dag import affiliation_labels
 
-        with torch.no_grad():
-            c, scores = self._readout(h, adjacency)
-            labels, _ = affiliation_labels(c, scores)
+        labels, _ = affiliation_labels(c, scores)
         sizes = torch.bincount(labels.cpu()).sort(descending=True).values[:8].tolist()
         self.history_.setdefault("oracle_nmi", []).append(nmi(self.y, labels.cpu()))
         self.history_.setdefault("sizes", []).append(sizes)

@@ -85,15 +85,10 @@ class KeepingDAG(DAG):
     """DAG that also keeps the embeddings of every evaluated checkpoint (of the run it
     returns: a run restarted by ``readout_norm="auto"`` starts the list again)."""
 
-    def _run(self, *args, **kwargs):
-        self.kept_ = []
-        return super()._run(*args, **kwargs)
-
-    def _evaluate(self, x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector):
-        super()._evaluate(x, edge_index, adjacency, x_cpu, edge_index_cpu, epoch, selector)
-        self._mae.eval()
-        with torch.no_grad():
-            self.kept_.append((epoch, self._mae.embed(x, edge_index).cpu()))
+    def _evaluated(self, epoch, h, c, scores, first):
+        if first:
+            self.kept_ = []
+        self.kept_.append((epoch, h.cpu()))
 
 
 def propagate(h: torch.Tensor, a_hat: torch.Tensor, steps: int = 2) -> torch.Tensor:

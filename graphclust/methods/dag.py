@@ -310,6 +310,14 @@ class DAG(BaseClusterer):
         self.readout_norm_ = norm
         del self._checkpoints
 
+    def _evaluated(
+        self, epoch: int, h: torch.Tensor, c: torch.Tensor, scores: torch.Tensor, first: bool
+    ) -> None:
+        """Called after every evaluation with the clean graph's embeddings H [N, hidden],
+        affiliations C and the readout's pre-activations [N, k_max] (``first``: the first
+        evaluation of a training run; ``readout_norm="auto"`` may start a second one).
+        Does nothing: subclasses that record more (experiments/dag) override it."""
+
     def _readout_is_dead(self, epoch: int, num_edges: int) -> bool:
         """``readout_norm="auto"``'s check, at epoch ``AUTO_CHECK_EPOCH`` only: records
         in ``readout_check_`` what :func:`dead_readout` saw over the last epochs of

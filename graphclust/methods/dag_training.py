@@ -206,16 +206,9 @@ class TrainingRun:
         chunk = eval_chunk_size(self.n, self.edge_index.size(1), sampled)
         h = self.mae.embed(self.x, self.edge_index, chunk_size=chunk)
         c, scores = self.readout(h, self.adjacency)
-        offer_checkpoint(
-            self.estimator,
-            self.selector,
-            epoch,
-            h,
-            c,
-            scores,
-            self.x_cpu,
-            self.edge_index_cpu,
-        )
+        est = self.estimator
+        offer_checkpoint(est, self.selector, epoch, h, c, scores, self.x_cpu, self.edge_index_cpu)
+        est._evaluated(epoch, h, c, scores, first=len(est.history_["eval_epoch"]) == 1)
 
 
 __all__ = ["SPARSE_FEATURES_BELOW", "TrainingRun"]
