@@ -290,6 +290,10 @@ def test_transform_and_predict_refuse_other_widths_and_an_unfitted_model(sbm, fi
         ({"pretrain_epochs": ()}, ValueError, "non-empty"),
         ({"pretrain_epochs": (5, -1)}, ValueError, "pretrain_epochs"),
         ({"pretrain_epochs": (5, 10), "selection": "final"}, ValueError, "label_free"),
+        ({"hidden": 32}, ValueError, "hidden must be a tuple"),
+        ({"hidden": (32, 0)}, ValueError, "each width in hidden"),
+        ({"batch_size": 0}, ValueError, "batch_size must be None or an integer"),
+        ({"empty_clusters": "drop"}, ValueError, "empty_clusters must be one of"),
     ],
 )
 def test_bad_parameters_fail_at_validation(sbm, params, error, match):
@@ -332,3 +336,18 @@ def test_candidate_pretraining_lengths_keep_the_best_scored_single_run(sbm):
     assert both.history_["candidate_pretrain_epochs"] == [4.0, 15.0]
     assert len(both.pretrain_history_) == 15
     assert both.pretrain_history_[:4] == pytest.approx(single[4].pretrain_history_)
+
+
+def test_a_checkpoint_without_encoder_weights_is_refused_by_name(sbm, tmp_path):
+    # Checkpoints written before transform/predict kept the best state as a tuple
+    # without the encoder weights it was computed with.
+    data, _ = sbm
+    path = tmp_path / "pamc.pt"
+    params = {**FAST, "epochs": 2, "checkpoint": str(path)}
+    PamC(n_clusters=K, **params).fit(data)
+    saved = torch.load(path, weights_only=False)
+    best = saved["extra"]["best"]
+    saved["extra"]["best"] = tuple(best[k] for k in ("pretrain_epochs", "epoch", "q", "z"))
+    torch.save(saved, path)
+    with pytest.raises(ValueError, match="earlier PamC.*delete it"):
+        PamC(n_clusters=K, **params).fit(data)
