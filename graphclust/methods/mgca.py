@@ -67,7 +67,7 @@ from graphclust.assign import (
 )
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.augment import drop_edges, mask_feature_columns
-from graphclust.methods.base import BaseClusterer
+from graphclust.methods.base import BaseClusterer, renumber_clusters
 from graphclust.nn.cnn import ProjectionHead, SmallResNet
 from graphclust.nn.gcn import GCNEncoder
 from graphclust.nn.mlp import MLP
@@ -423,11 +423,9 @@ class MGCA(BaseClusterer):
             "prototypes": (self.prototype_labels_, F.softmax(scores / self.temperature, 1)),
             "kmeans": (self.kmeans_labels_, None),
         }[readout]
-        self.cluster_ids_, self.labels_ = raw.unique(return_inverse=True)
-        self.soft_assignments_ = None
-        if soft is not None:  # columns of the non-empty clusters, rows renormalised
-            soft = soft.cpu()[:, self.cluster_ids_]
-            self.soft_assignments_ = soft / soft.sum(dim=1, keepdim=True)
+        numbered = renumber_clusters(raw, None if soft is None else soft.cpu())
+        self.labels_, self.cluster_ids_ = numbered.labels, numbered.cluster_ids
+        self.soft_assignments_ = numbered.soft
         self.n_clusters_ = int(self.cluster_ids_.numel())
 
 

@@ -271,10 +271,10 @@ def image_cases(draw: st.DrawFn, clips: bool = False) -> ImageCase:
         if n:
             defects.append("int32 images")
     elif variant == "flat":
-        x = x.reshape(n, -1)
+        x = x.flatten(1)  # reshape(n, -1) cannot infer the width when n = 0
         defects.append("flattened images")
     elif variant == "graph":
-        x = Data(x=x.reshape(n, -1), edge_index=torch.empty(2, 0, dtype=torch.long))
+        x = Data(x=x.flatten(1), edge_index=torch.empty(2, 0, dtype=torch.long))
         defects.append("a graph, not images")
     elif variant == "list of lists":
         x = x.tolist()
