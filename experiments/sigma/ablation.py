@@ -23,6 +23,8 @@ i/n`` runs every n-th job (n processes can share one GPU). Records are appended 
 
     python experiments/sigma/ablation.py --device cuda --shard 0/4 --out ablation_0.jsonl
     python experiments/sigma/ablation.py --table-only results/ablation_*.jsonl
+    python experiments/sigma/ablation.py --distractors 2 --variants sigma pixels \
+        --out ablation_distractors.jsonl --table ablation_distractors.md
 """
 
 from __future__ import annotations
@@ -161,6 +163,12 @@ def main() -> None:
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
     parser.add_argument("--epochs", type=int, help="override every variant's epochs (smoke)")
     parser.add_argument("--n-clips", type=int, help="override the suite's clip count (smoke)")
+    parser.add_argument(
+        "--distractors",
+        type=int,
+        help="moving fragments of other digits per clip (the suite has none): content that "
+        "pixel targets must model and that carries no label",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--budget", type=float, help="no job starts after this many seconds")
     parser.add_argument("--out", type=Path, default=HERE / "ablation.jsonl")
@@ -179,6 +187,8 @@ def main() -> None:
     data_settings = dict(suite["data"])
     if args.n_clips:
         data_settings["n_clips"] = args.n_clips
+    if args.distractors is not None:
+        data_settings["n_distractors"] = args.distractors
     n_train = min(suite["probe_train"], int(0.7 * data_settings["n_clips"]))
     usps = load_images("usps", args.root)
     data = moving_digits(usps.images, usps.labels, **data_settings)
