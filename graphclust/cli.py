@@ -223,7 +223,8 @@ def _add_fit(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--graph",
         type=Path,
-        help="graph file: .gml, .npz (gnn-benchmark/NOCD layout), else an edge list",
+        help="graph file: .gml, .npz (gnn-benchmark/NOCD layout), else an edge list; or a "
+        "folder written by graphclust.data.memmap.save_memmap (mapped, shared by processes)",
     )
     parser.add_argument("--method", required=True, help="registered method name, e.g. kmeans, dag")
     parser.add_argument(

@@ -176,7 +176,9 @@ def load_graph(
     label_attr: str | None = None,
     feature_kind: str | None = None,
 ) -> Data:
-    """Read a graph file by extension: ``.gml``, ``.npz``, else an edge list.
+    """Read a graph file by extension: ``.gml``, ``.npz``, else an edge list; or map a
+    folder written by :func:`graphclust.data.memmap.save_memmap` (its tensors are
+    read-only views of the files, shared by every process that maps them).
 
     Args:
         labels: edge lists only: a labels file (one per line, or ``id label`` lines).
@@ -187,6 +189,8 @@ def load_graph(
     from graphclust.data.readers import from_edge_list, from_gml, from_npz
 
     path = Path(path)
+    if path.is_dir():
+        return _load_memmap_folder(path, labels, label_attr, feature_kind)
     if not path.is_file():
         raise FitError(f"--graph {path}: no such file")
     kind = GRAPH_SUFFIXES.get(path.suffix.lower(), "edges")
@@ -200,6 +204,27 @@ def load_graph(
     if kind == "npz":
         return from_npz(path, name=name, **kw)
     return from_edge_list(path, labels=labels, name=name, **kw)
+
+
+def _load_memmap_folder(
+    path: Path, labels: Path | None, label_attr: str | None, feature_kind: str | None
+) -> Data:
+    from graphclust.data.memmap import is_memmap_folder, load_memmap
+
+    if not is_memmap_folder(path):
+        raise FitError(
+            f"--graph {path}: a folder without meta.json; pass a graph file or a folder "
+            "written by graphclust.data.memmap.save_memmap"
+        )
+    if any(v is not None for v in (labels, label_attr, feature_kind)):
+        raise FitError(
+            f"--labels/--label-attr/--feature-kind do not apply to the memory-mapped graph "
+            f"{path} (its features and labels are in the folder); drop them"
+        )
+    try:
+        return load_memmap(path)
+    except (OSError, ValueError) as err:
+        raise FitError(f"--graph {err}") from err
 
 
 def _jsonable(value: Any) -> Any:

@@ -108,8 +108,14 @@ def is_memmap_folder(path: PathLike) -> bool:
     return (Path(path) / META_FILE).is_file()
 
 
-def load_memmap(folder: PathLike) -> Data:
+def load_memmap(folder: PathLike, *, mmap: bool = True) -> Data:
     """Map the graph saved in ``folder`` by :func:`save_memmap`; nothing large is read.
+
+    Args:
+        folder: a folder written by :func:`save_memmap`.
+        mmap: ``False`` reads the arrays into this process's own (writable) memory
+            instead, with the same checks: one private copy per process, as for a graph
+            loaded any other way.
 
     Returns:
         ``Data`` with ``x`` float32 ``[N, D]``, ``edge_index`` int64 ``[2, E]`` and
@@ -127,11 +133,11 @@ def load_memmap(folder: PathLike) -> Data:
         raise FileNotFoundError(f"{folder}: no such folder (expected a memory-mapped graph)")
     meta = _read_meta(folder)
     n, e, d = meta["num_nodes"], meta["num_edges"], meta["num_features"]
-    x = _map(folder / "x.npy", np.float32, (n, d))
-    edge_index = _map(folder / "edge_index.npy", np.int64, (2, e))
+    x = _map(folder / "x.npy", np.float32, (n, d), mmap)
+    edge_index = _map(folder / "edge_index.npy", np.int64, (2, e), mmap)
     data = Data(x=x, edge_index=edge_index, num_nodes=n)
     if meta["has_y"]:
-        data.y = _map(folder / "y.npy", np.int64, (n,))
+        data.y = _map(folder / "y.npy", np.int64, (n,), mmap)
     for name in SCALAR_ATTRS:
         if name in meta:
             data[name] = meta[name]
@@ -165,12 +171,13 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def _map(path: Path, dtype: type, shape: tuple[int, ...]) -> torch.Tensor:
-    """A read-only memory map of ``path`` as a tensor, checked against ``dtype``/``shape``."""
+def _map(path: Path, dtype: type, shape: tuple[int, ...], mmap: bool = True) -> torch.Tensor:
+    """A read-only memory map of ``path`` (``mmap``; else a copy in memory) as a tensor,
+    checked against ``dtype`` and ``shape``."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing from the memory-mapped graph")
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise ValueError(f"{path}: damaged, not a readable .npy array ({err})") from err
     if array.dtype != dtype or array.shape != shape:

@@ -294,3 +294,32 @@ def test_graph_only_options_refused_with_dataset(tmp_path, capsys):
     args = ["--method", "kmeans", "--dataset", "karate", "--feature-kind", "degree"]
     assert _fit(*args, "--out", str(tmp_path / "o")) == 2
     _one_error_line(capsys, "--graph only")
+
+
+def test_fit_memory_mapped_folder_gives_the_labels_of_the_dataset(tmp_path):
+    from graphclust.data.memmap import save_memmap
+
+    folder = save_memmap(load_dataset("karate"), tmp_path / "karate-mm")
+    args = ["--method", "kmeans", "--set", "n_clusters=2", "--seed", "3"]
+    assert _fit(*args, "--dataset", "karate", "--out", str(tmp_path / "a")) == 0
+    assert _fit(*args, "--graph", str(folder), "--out", str(tmp_path / "b")) == 0
+    # The catalog graph writes "id label" lines (its node_ids), the folder one label a line.
+    labels = [np.loadtxt(tmp_path / out / "labels.txt", ndmin=2)[:, -1] for out in "ab"]
+    assert np.array_equal(*labels)
+    record = json.loads((tmp_path / "b" / "record.json").read_text())
+    assert record["graph"] == str(folder) and record["n_nodes"] == 34
+
+
+def test_fit_folder_errors_are_one_line(tmp_path, capsys):
+    from graphclust.data.memmap import save_memmap
+
+    assert _fit("--method", "kmeans", "--graph", str(tmp_path)) == 2
+    _one_error_line(capsys, "a folder without meta.json")
+    folder = save_memmap(load_dataset("karate"), tmp_path / "mm")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("0\n")
+    assert _fit("--method", "kmeans", "--graph", str(folder), "--labels", str(labels)) == 2
+    _one_error_line(capsys, "do not apply to the memory-mapped graph")
+    (folder / "x.npy").unlink()
+    assert _fit("--method", "kmeans", "--graph", str(folder)) == 2
+    _one_error_line(capsys, "x.npy: missing")

@@ -53,3 +53,25 @@ def test_two_processes_write_what_one_process_writes(tmp_path) -> None:
     record = json.loads((two / "record.json").read_text())
     assert record["processes"] == 2 and len(record["peak_rss_mb_per_process"]) == 2
     assert record["config"]["params"]["distributed"] is True
+
+
+@pytest.mark.slow
+def test_two_processes_on_a_mapped_graph_write_what_one_process_writes(tmp_path) -> None:
+    """Both ranks map the same folder; rank 0 writes the labels of one process fitted on
+    the in-memory dataset."""
+    from graphclust.data import load_dataset
+    from graphclust.data.memmap import save_memmap
+
+    folder = save_memmap(load_dataset("karate"), tmp_path / "karate-mm")
+    base = [sys.executable, "-m", "graphclust", "fit", *PAMC]
+    swap = {"--dataset": "--graph", "karate": str(folder)}
+    mapped = [swap.get(arg, arg) for arg in base]
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, cmd in ((one, base), (two, [*mapped, "--nproc-per-node", "2"])):
+        done = subprocess.run(
+            [*cmd, "--out", str(out)], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    labels = [np.loadtxt(out / "labels.txt", ndmin=2)[:, -1] for out in (one, two)]
+    assert np.array_equal(*labels)  # the catalog graph writes "id label" lines
+    assert json.loads((two / "record.json").read_text())["processes"] == 2

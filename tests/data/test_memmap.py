@@ -64,6 +64,9 @@ def test_tensors_are_views_of_the_files_and_validation_copies_nothing(folder):
         assert _mapped_file(loaded[name]) == str(folder.resolve() / f"{name}.npy")
     clean = check_graph(loaded)
     assert clean.x.data_ptr() == loaded.x.data_ptr()
+    private = load_memmap(folder, mmap=False)  # read into this process's memory instead
+    assert torch.equal(private.x, loaded.x)
+    assert _mapped_file(private.x) != str(folder.resolve() / "x.npy")
     assert clean.edge_index.data_ptr() == loaded.edge_index.data_ptr()
 
 
