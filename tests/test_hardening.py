@@ -12,7 +12,6 @@ Five classes of defect, each checked through the public API:
 
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 import warnings
@@ -30,10 +29,9 @@ from graphclust.bench.table import KNOWN_METRICS, format_table, summarize
 from graphclust.data.validation import check_features, check_graph
 from graphclust.methods import METHODS
 from graphclust.metrics import ari, clustering_accuracy, modularity, nmi
+from tests.estimators import IMAGE_ONLY, accepted, semi_supervised, tiny_estimator
 
 torch.set_num_threads(1)
-
-IMAGE_ONLY = {"swav", "sigma"}  # their fit takes images / video clips, not a graph
 
 
 def _tiny_graph(scale: float = 1.0, n: int = 24, d: int = 6) -> Data:
@@ -48,11 +46,6 @@ def _tiny_graph(scale: float = 1.0, n: int = 24, d: int = 6) -> Data:
     return Data(x=x * scale, edge_index=edge_index, y=y)
 
 
-def _semi_supervised(name: str) -> dict:
-    """The switch that lets a semi-supervised method draw its labelled rows from data.y."""
-    return {"gpc": {"label_fraction": 0.5}, "transductive": {"labels_per_class": 2}}.get(name, {})
-
-
 # -- 1. feature scale -------------------------------------------------------------------
 @pytest.mark.parametrize("scale", [1e20, 1e16, 1e-30, 1e-18])
 def test_extreme_feature_scales_are_refused_with_the_fix(scale: float) -> None:
@@ -60,7 +53,7 @@ def test_extreme_feature_scales_are_refused_with_the_fix(scale: float) -> None:
         check_graph(_tiny_graph(scale))
     # KMeans used to return one cluster with inertia inf (1e20) or 0 (1e-30)
     with pytest.raises(ValueError, match="data.x .*standardise"):
-        METHODS.get("kmeans")(n_clusters=2).fit(_tiny_graph(scale))
+        tiny_estimator("kmeans").fit(_tiny_graph(scale))
 
 
 def test_float64_features_beyond_float32_range_are_refused() -> None:
@@ -71,7 +64,7 @@ def test_float64_features_beyond_float32_range_are_refused() -> None:
 
 @pytest.mark.parametrize("scale", [1e12, 1e-12])
 def test_large_but_safe_scales_still_cluster(scale: float) -> None:
-    labels = METHODS.get("kmeans")(n_clusters=2, n_init=2).fit(_tiny_graph(scale)).labels_
+    labels = tiny_estimator("kmeans").fit(_tiny_graph(scale)).labels_
     truth = _tiny_graph().y
     assert clustering_accuracy(truth, labels) == 1.0  # the blobs are 3 sigma apart
 
@@ -84,18 +77,21 @@ def test_all_zero_features_are_not_a_scale_error() -> None:
 def test_pamc_refuses_huge_features_at_the_door() -> None:
     # used to end in scikit-learn's "Input X contains NaN" from the k-means init
     with pytest.raises(ValueError, match="standardise"):
-        METHODS.get("pamc")(n_clusters=2, pretrain_epochs=1, epochs=1).fit(_tiny_graph(1e20))
+        tiny_estimator("pamc").fit(_tiny_graph(1e20))
 
 
 # -- 2. divergence ----------------------------------------------------------------------
 def _diverging(name: str):
-    """A tiny input and an estimator of ``name`` with lr=1e6 and short training."""
+    """A tiny input and an estimator of ``name`` with lr=1e6 and short training.
+
+    The layers keep their default widths, not the narrow ones of
+    :data:`tests.estimators.TINY`: at those PamC stays finite at lr=1e6, and the point
+    here is the divergence path."""
     cls = METHODS.get(name)
-    accepted = inspect.signature(cls.__init__).parameters
-    params = {"n_clusters": 2, "lr": 1e6, **_semi_supervised(name)}
+    params = {"n_clusters": 2, "lr": 1e6, **semi_supervised(name)}
     short = {"epochs": 4, "pretrain_epochs": 2, "init_epochs": 2, "rounds": 1}
     params.update(short)
-    params = {k: v for k, v in params.items() if k in accepted}
+    params = accepted(cls, params)
     if name == "swav":
         data = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     elif name == "sigma":
@@ -119,9 +115,18 @@ def test_a_huge_learning_rate_diverges_loudly_or_still_clusters(name: str) -> No
         assert "NaN or inf" in str(err) and "lower the learning rate" in str(err)
         return
     # no divergence: the run must have produced a valid, finite result
-    assert estimator.labels_.shape == (len(data.x) if isinstance(data, Data) else data.shape[0],)
+    n = len(data.x) if isinstance(data, Data) else data.shape[0]
+    labels = estimator.labels_
+    assert labels.shape == (n,) and labels.dtype == torch.long
+    assert int(labels.min()) >= 0 and int(labels.max()) < 2  # n_clusters=2
+    assert estimator.n_clusters_ == int(labels.unique().numel())
     if estimator.embeddings_ is not None:
+        assert estimator.embeddings_.shape[0] == n
         assert torch.isfinite(estimator.embeddings_).all()
+    soft = getattr(estimator, "soft_assignments_", None)
+    if soft is not None:  # rows are distributions
+        assert torch.isfinite(soft).all() and bool((soft >= 0).all())
+        torch.testing.assert_close(soft.sum(1), torch.ones(n, dtype=soft.dtype))
 
 
 @pytest.mark.parametrize("batch_size", [None, 8])
@@ -159,12 +164,10 @@ def test_wrong_hyper_parameters_name_themselves(name: str, param: str) -> None:
     for value in BAD_VALUES[kind]:
         if value in VALID_THERE.get((name, param), []):
             continue
-        params = {"n_clusters": 2, **_semi_supervised(name)}
-        params = {k: v for k, v in params.items() if k in cls().get_params()}
-        params[param] = value
         with pytest.raises((ValueError, TypeError)) as caught, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cls(**params).fit(_tiny_graph())
+            # set_params, not an override: n_clusters=None would mean "the default" there
+            tiny_estimator(name).set_params(**{param: value}).fit(_tiny_graph())
         assert param in str(caught.value), f"{name}({param}={value!r}): {caught.value}"
 
 
@@ -264,14 +267,22 @@ def test_a_job_held_by_another_runner_is_not_run_again(tmp_path: Path) -> None:
 
 
 def test_a_torn_last_line_is_removed_on_resume(tmp_path: Path) -> None:
+    """The finished run's line stays byte for byte (resumed, not rerun), the torn line
+    goes, and the second seed's run is appended: one line per key of the larger suite."""
     suite = make_suite(["kmeans"], ["karate"], 1)
     run_suite(suite, tmp_path, progress=False)
     path = tmp_path / RESULTS_FILE
+    first = path.read_text()
     with path.open("a") as handle:
         handle.write('{"key": "torn", "stat')  # a run killed mid-write
-    run_suite(make_suite(["kmeans"], ["karate"], 2), tmp_path, progress=False)
-    lines = path.read_text().splitlines()
+    larger = make_suite(["kmeans"], ["karate"], 2)
+    records = run_suite(larger, tmp_path, progress=False)
+    text = path.read_text()
+    lines = text.splitlines()
     assert len(lines) == 2 and all(json.loads(line)["status"] == "ok" for line in lines)
+    assert text.startswith(first) and "torn" not in text
+    assert [json.loads(line)["key"] for line in lines] == [spec.key for spec in larger.runs()]
+    assert [r["key"] for r in records] == [spec.key for spec in larger.runs()]
 
 
 def test_unknown_metric_names_raise_with_the_valid_ones() -> None:

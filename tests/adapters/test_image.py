@@ -112,8 +112,13 @@ def test_graph_is_the_symmetrised_knn_graph_of_the_embeddings() -> None:
 
 def test_graph_of_a_small_batch_lowers_k() -> None:
     adapter = ImageGraphAdapter(torch.rand(8, 1, 8, 8), batch_size=4, k=10)
-    data = adapter.graph(torch.randn(3, 5))
+    embeddings = torch.randn(3, 5)
+    data = adapter.graph(embeddings)
     assert data.edge_index.shape[1] == 6  # complete graph on 3 nodes, both directions
+    # k = 10 falls to B - 1 = 2: every other node once, no self-loop
+    pairs = sorted(map(tuple, data.edge_index.t().tolist()))
+    assert pairs == [(i, j) for i in range(3) for j in range(3) if i != j]
+    assert torch.equal(data.x, embeddings) and data.num_nodes == 3
 
 
 def test_load_digits_matches_scikit_learn() -> None:

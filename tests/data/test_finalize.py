@@ -25,6 +25,7 @@ def test_features_become_dense_float32() -> None:
     assert data.x.dtype == torch.float32 and data.x.tolist() == [[1, 0], [0, 2]]
     ints = finalize_graph(torch.tensor([[0], [1]]), 2, name="toy", x=np.eye(2, dtype=int))
     assert ints.x.dtype == torch.float32
+    torch.testing.assert_close(ints.x, torch.eye(2))
 
 
 def test_bad_inputs_are_refused() -> None:

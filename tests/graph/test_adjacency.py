@@ -83,9 +83,19 @@ def test_sparse_rows_match_dense_rows():
 
 
 def test_sparse_rows_of_empty_batch():
+    """An empty batch gives empty triplets of the same kinds as a full one, so that they
+    index and concatenate like any batch's: a batch split in an empty and a full part
+    gives back the full part's triplets."""
     s = influence_matrix(_edge_index(), N, 1)
     row, col, value = sparse_rows(s, torch.tensor([], dtype=torch.long))
     assert row.numel() == col.numel() == value.numel() == 0
+    full = sparse_rows(s, torch.tensor([5, 0]))
+    for empty, part in zip((row, col, value), full, strict=True):
+        assert empty.dtype == part.dtype and empty.shape == (0,)
+        torch.testing.assert_close(torch.cat([empty, part]), part)
+    rebuilt = torch.zeros(0, N, dtype=value.dtype)
+    rebuilt[row, col] = value
+    torch.testing.assert_close(rebuilt, s.to_dense()[:0])
 
 
 def test_csr_to_coo_round_trip():

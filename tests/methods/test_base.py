@@ -142,10 +142,18 @@ def test_isolated_nodes_are_kept() -> None:
 
 
 def test_structure_only_methods_accept_missing_features() -> None:
+    """Without features they give the labels they give with them (the features are not
+    read), and on the 20-node ring spectral clustering cuts two contiguous arcs (2 of
+    the 20 ring edges: the minimum cut into two parts)."""
+    with_x = _two_blobs()
     data = _two_blobs()
     del data.x
     data.num_nodes = 20
-    assert SpectralClustering(n_clusters=2).fit_predict(data).shape == (20,)
+    labels = SpectralClustering(n_clusters=2).fit_predict(data)
+    assert labels.shape == (20,)
+    assert torch.equal(labels, SpectralClustering(n_clusters=2).fit_predict(with_x))
+    assert int((labels != labels.roll(1)).sum()) == 2
+    assert torch.equal(Louvain(seed=0).fit_predict(data), Louvain(seed=0).fit_predict(with_x))
 
 
 def test_unfitted_and_nan_guards() -> None:

@@ -97,9 +97,18 @@ def test_assign_to_clusters_by_likelihood() -> None:
 
 
 def test_feature_only_data_needs_no_edge_index() -> None:
-    x = torch.randn(12, 3)
+    """Two blobs 6 sigma apart are recovered without a graph, and a graph (here one that
+    pairs the blobs up) changes nothing: the method reads the features only."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(12, 3, generator=gen)
+    x[6:] += 6.0
+    y = np.repeat([0, 1], 6)
     labels = SDPKMeans(2, seed=0).fit_predict(Data(x=x))
     assert labels.shape == (12,)
+    assert adjusted_rand_score(y, labels.numpy()) == 1.0
+    across = torch.stack([torch.arange(6), torch.arange(6, 12)])
+    graph = Data(x=x, edge_index=torch.cat([across, across.flip(0)], dim=1))
+    assert torch.equal(SDPKMeans(2, seed=0).fit_predict(graph), labels)
 
 
 @pytest.mark.parametrize(

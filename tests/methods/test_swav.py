@@ -161,10 +161,18 @@ def test_relaxed_cluster_sizes_train_and_label() -> None:
 
 
 def test_graph_term_and_queue_paths_run() -> None:
+    """The minimised loss is the swapped prediction plus graph_weight times the graph
+    term (epoch means of a per-batch sum), and the queue takes part in the codes: the
+    same run without it trains differently."""
     model = SwAV(n_clusters=3, graph_weight=0.5, graph_k=4, queue_size=64, **TINY)
     model.fit(_images())
-    assert len(model.history_["graph"]) == 2
-    assert all(torch.isfinite(torch.tensor(model.history_["loss"])))
+    history = model.history_
+    assert len(history["graph"]) == 2
+    assert all(torch.isfinite(torch.tensor(history["loss"])))
+    expected = [s + 0.5 * g for s, g in zip(history["swav"], history["graph"], strict=True)]
+    assert history["loss"] == pytest.approx(expected, rel=1e-5)
+    no_queue = SwAV(n_clusters=3, graph_weight=0.5, graph_k=4, queue_size=0, **TINY)
+    assert no_queue.fit(_images()).history_["swav"] != pytest.approx(history["swav"], rel=1e-3)
 
 
 def test_graph_term_equals_the_dense_formula() -> None:

@@ -35,7 +35,10 @@ def _dense_s(order: int) -> np.ndarray:
 
 
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
-    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+    """Cosine similarity; a zero vector has similarity 0 with everything (the
+    ``F.normalize`` convention)."""
+    norms = np.linalg.norm(u) * np.linalg.norm(v)
+    return float(u @ v / norms) if norms > 0 else 0.0
 
 
 def _reference_pamc(z: np.ndarray, s: np.ndarray, weights: np.ndarray, tau: float) -> float:
@@ -120,10 +123,15 @@ def test_soft_cluster_without_mass_is_skipped():
 
 
 def test_large_tau_and_zero_embedding_stay_finite():
+    """Reference: the float64 formula term by term (exp(500) still fits a float64), with
+    similarity 0 for the zero embedding."""
     z, q = _inputs(6)
     z[4] = 0.0
     s = influence_matrix(_graph(), N, 2)
-    assert torch.isfinite(pamc_loss(z, s, q, tau=500.0))
+    got = pamc_loss(z, s, q, tau=500.0)
+    assert torch.isfinite(got)
+    expected = _reference_pamc(z.numpy(), _dense_s(2), q.numpy(), 500.0)
+    assert float(got) == pytest.approx(expected, rel=1e-6)
 
 
 def test_rows_without_positives_are_left_out():

@@ -19,11 +19,25 @@ def _graph(n: int = 12, e: int = 30, seed: int = 0) -> torch.Tensor:
 
 
 def test_encoder_shapes_and_activation() -> None:
+    """Invariances of a 2-layer message-passing encoder: relabelling the nodes permutes
+    the rows (equivariance), and a node's embedding depends on nodes within 2 hops only
+    (and does depend on those, through attention)."""
     torch.manual_seed(0)
     encoder = gat_encoder(7, hidden=8, heads=2).eval()
-    h = encoder(torch.randn(12, 7), _graph())
-    assert h.shape == (12, 8)
-    assert isinstance(encoder.acts[-1], torch.nn.PReLU)  # the embedding is activated
+    x, edge_index = torch.randn(12, 7), _graph()
+    with torch.no_grad():
+        h = encoder(x, edge_index)
+        assert h.shape == (12, 8)
+        assert isinstance(encoder.acts[-1], torch.nn.PReLU)  # the embedding is activated
+        perm = torch.randperm(12, generator=torch.Generator().manual_seed(1))
+        new_id = torch.empty_like(perm)
+        new_id[perm] = torch.arange(12)  # node perm[i] becomes node i
+        torch.testing.assert_close(encoder(x[perm], new_id[edge_index]), h[perm])
+        path = to_undirected(torch.stack([torch.arange(11), torch.arange(1, 12)]))
+        moved = x.clone()
+        moved[5] += 5.0
+        changed = (encoder(moved, path) - encoder(x, path)).abs().amax(dim=1) > 1e-6
+    assert changed.nonzero().flatten().tolist() == [3, 4, 5, 6, 7]  # the 2-hop ball of 5
 
 
 def test_gat_rejects_bad_widths() -> None:

@@ -48,10 +48,23 @@ def test_encoder_never_sees_the_hidden_tokens() -> None:
 
 
 def test_decoder_predicts_one_vector_per_hidden_tube() -> None:
-    decoder = VideoDecoder(in_dim=8, n_tubes=6, out_dim=5, dim=8, depth=1, heads=2)
+    """Each prediction belongs to its hidden tube: listing the hidden tubes in another
+    order reorders the predictions, listing the visible tokens (with their positions) in
+    another order changes nothing, clips of a batch do not see each other, and the
+    position codes tell apart the tubes that share the one mask token."""
+    torch.manual_seed(0)
+    decoder = VideoDecoder(in_dim=8, n_tubes=6, out_dim=5, dim=8, depth=1, heads=2).eval()
+    encoded = torch.rand(2, 3, 8)
     visible = torch.tensor([[0, 2, 5], [1, 3, 4]])
     masked = torch.tensor([[1, 3, 4], [0, 2, 5]])
-    assert decoder(torch.rand(2, 3, 8), visible, masked).shape == (2, 3, 5)
+    with torch.no_grad():
+        out = decoder(encoded, visible, masked)
+        assert out.shape == (2, 3, 5)
+        order = torch.tensor([2, 0, 1])
+        torch.testing.assert_close(decoder(encoded, visible, masked[:, order]), out[:, order])
+        torch.testing.assert_close(decoder(encoded[:, order], visible[:, order], masked), out)
+        torch.testing.assert_close(decoder(encoded[1:], visible[1:], masked[1:]), out[1:])
+    assert min(float(torch.pdist(clip).min()) for clip in out) > 1e-4
 
 
 def test_encoder_refuses_wrong_token_count_and_bad_heads() -> None:
