@@ -67,8 +67,44 @@ def hard_modularity(
     two_m = float(weight.sum())
     _check_has_edges(two_m, "modularity")
     intra = float(weight[codes[row] == codes[col]].sum())
+    return _hard_modularity_from(intra, degree, codes, n_clusters, two_m, resolution)
+
+
+def _hard_modularity_from(
+    intra: float,
+    degree: torch.Tensor,
+    codes: torch.Tensor,
+    n_clusters: int,
+    two_m: float,
+    resolution: float,
+) -> float:
     volume = scatter(degree, codes, dim=0, dim_size=n_clusters, reduce="sum")
     return intra / two_m - resolution * float((volume**2).sum()) / two_m**2
+
+
+#: Edges :func:`clean_graph_modularity` reads at a time.
+_SCAN_EDGES = 1 << 20
+
+
+def clean_graph_modularity(edge_index: torch.Tensor, labels: Any) -> float:
+    """:func:`modularity` of hard ``labels`` [N] on a graph as
+    :func:`graphclust.data.check_graph` returns it (unweighted, symmetric, coalesced),
+    reading ``edge_index`` [2, E] in chunks without the symmetry check: memory
+    ``O(N + chunk)`` instead of several copies of the edges, so that a memory-mapped
+    graph (:mod:`graphclust.data.memmap`) is scored without copying it. Equal to
+    ``modularity(edge_index, labels)`` on such a graph (integer sums, exact).
+    """
+    codes, n_clusters = relabel(as_labels(labels, "labels"))
+    degree = torch.zeros(codes.numel(), dtype=torch.float64)
+    intra = 0
+    for start in range(0, edge_index.size(1), _SCAN_EDGES):
+        row = edge_index[0, start : start + _SCAN_EDGES]
+        col = edge_index[1, start : start + _SCAN_EDGES]
+        degree += torch.bincount(row, minlength=codes.numel())
+        intra += int((codes[row] == codes[col]).sum())
+    two_m = float(edge_index.size(1))
+    _check_has_edges(two_m, "modularity")
+    return _hard_modularity_from(float(intra), degree, codes, n_clusters, two_m, 1.0)
 
 
 def soft_modularity(

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
-from graphclust.metrics import calinski_harabasz, modularity
+from graphclust.metrics import calinski_harabasz
+from graphclust.metrics.graph import clean_graph_modularity
 
 #: One candidate's last state: ``(q [N, K], z [N, d], centroids [K, d])`` on the CPU.
 Final = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -62,7 +63,7 @@ class LabelFreeSelection:
         if not self.has_edges:
             return float("nan")
         graph = self.graph
-        value = modularity(graph.edge_index, labels, num_nodes=graph.num_nodes)
+        value = clean_graph_modularity(graph.edge_index, labels)  # graph: check_graph's
         self.log(modularity=value)
         if self.score_name == "modularity_ch":
             ch = calinski_harabasz(graph.x, labels)
