@@ -8,14 +8,13 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphclust.methods import METHODS
 from tests.estimators import IMAGE_ONLY, tiny_estimator
 from tests.property.cases import attempt
 from tests.property.graphs import comfortable_graph, comfortable_graphs, graph_cases, image_cases
-from tests.property.known_bugs import has_hub
 from tests.property.profiles import examples
 
 GRAPH_METHODS = [name for name in METHODS.names() if name not in IMAGE_ONLY]
@@ -50,8 +49,6 @@ def check_partition(estimator, n: int, n_clusters=None) -> None:
 
 
 def _fit(name: str, case) -> None:
-    if name == "dag":
-        assume(not has_hub(case.data))  # known bug: DAG hangs (known_bugs.py)
     estimator = _estimator(name, case.n_clusters)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
