@@ -17,12 +17,18 @@ def _plain(**kw) -> MultiCrop:
 
 
 def test_views_shapes_and_order() -> None:
+    """Reference: one ``augment`` call per view from the same generator, the global crops
+    (image side, area 0.5-1) first, then the local ones (6 px, area 0.2-0.5)."""
     images = torch.rand(5, 1, 16, 16)
     crops = MultiCrop(n_global=2, n_local=3, local_size=6)
     views = crops(images, torch.Generator().manual_seed(0))
     assert crops.n_views == 5 and len(views) == 5
     assert [tuple(v.shape) for v in views] == [(5, 1, 16, 16)] * 2 + [(5, 1, 6, 6)] * 3
     assert all(float(v.min()) >= 0 and float(v.max()) <= 1 for v in views)
+    gen = torch.Generator().manual_seed(0)
+    specs = [CropSpec(16, (0.5, 1.0))] * 2 + [CropSpec(6, (0.2, 0.5))] * 3
+    for view, spec in zip(views, specs, strict=True):
+        torch.testing.assert_close(view, augment(images, spec, crops, gen))
 
 
 def test_same_seed_same_crops_and_other_seed_differs() -> None:

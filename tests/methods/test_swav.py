@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from graphclust.adapters import ImageGraphAdapter
+from graphclust.assign import sinkhorn
 from graphclust.graph import knn_graph
 from graphclust.methods.base import NotFittedError
 from graphclust.methods.swav import SwAV, SwAVNet, recalibrate_batch_norm
@@ -153,11 +154,22 @@ def test_labels_in_a_dataset_are_ignored() -> None:
 
 
 def test_relaxed_cluster_sizes_train_and_label() -> None:
+    """Reference: the read-out codes are the relaxed Sinkhorn codes of the fitted
+    prototype scores (not the balanced ones), their argmax the prototype labels; the
+    relaxation reaches training too (the balanced run trains differently)."""
     model = SwAV(n_clusters=3, overcluster=5, sinkhorn_relax=0.25, queue_size=64, **TINY)
     model.fit(_images())
     assert all(torch.isfinite(torch.tensor(model.history_["loss"])))
     assert model.prototype_labels_.shape == (len(_images()),)
     torch.testing.assert_close(model.soft_assignments_.sum(dim=1), torch.ones(len(_images())))
+    with torch.no_grad():
+        scores = model.model_.prototypes(model.embeddings_)[0]
+    relaxed = sinkhorn(scores, model.epsilon, model.sinkhorn_iters, col_relax=0.25)
+    torch.testing.assert_close(model.soft_assignments_, relaxed)
+    assert not torch.allclose(relaxed, sinkhorn(scores, model.epsilon, model.sinkhorn_iters))
+    assert torch.equal(model.prototype_labels_, relaxed.argmax(dim=1))
+    balanced = SwAV(n_clusters=3, overcluster=5, queue_size=64, **TINY).fit(_images())
+    assert balanced.history_["swav"] != pytest.approx(model.history_["swav"], rel=1e-3)
 
 
 def test_graph_term_and_queue_paths_run() -> None:
