@@ -200,6 +200,34 @@ def check_finite(tensor: torch.Tensor, what: str, step: int | None = None) -> No
         )
 
 
+class DivergenceGuard:
+    """Stops a fit whose values blow up while staying finite.
+
+    ``check(tensor, step)`` records the largest magnitude of the first tensor it sees and
+    raises ``FloatingPointError`` naming ``what`` and the step once a later one is more
+    than ``factor`` times larger (and above 1): weights driven by too large a learning
+    rate grow by orders of magnitude per step long before they overflow, and the
+    clustering then collapses silently. NaN and inf are refused as by
+    :func:`check_finite`.
+    """
+
+    def __init__(self, what: str, factor: float = 1e6) -> None:
+        self.what = what
+        self.factor = factor
+        self.reference: float | None = None
+
+    def check(self, tensor: torch.Tensor, step: int) -> None:
+        check_finite(tensor, self.what, step)
+        size = float(tensor.detach().abs().max()) if tensor.numel() else 0.0
+        if self.reference is None:
+            self.reference = size
+        elif size > self.factor * max(self.reference, 1.0):
+            raise FloatingPointError(
+                f"{self.what} diverged at step {step}: values grew from {self.reference:.3g} "
+                f"to {size:.3g} in magnitude; lower the learning rate or check the input scale"
+            )
+
+
 class Renumbered(NamedTuple):
     """Labels of the clusters that hold samples, numbered ``0..n-1`` (:func:`renumber_clusters`)."""
 

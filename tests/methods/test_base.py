@@ -188,3 +188,16 @@ def test_renumber_clusters_against_a_loop() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every trained cluster used: no warning
         renumber_clusters(torch.tensor([2, 0, 1]), n_trained=3, method="M")
+
+
+def test_divergence_guard_names_the_step_of_a_finite_blow_up():
+    from graphclust.methods.base import DivergenceGuard
+
+    guard = DivergenceGuard("toy embeddings", factor=1e3)
+    guard.check(torch.tensor([0.5, -2.0]), 0)  # reference 2.0
+    guard.check(torch.tensor([1500.0]), 1)  # 750x: still inside 1e3 x max(2, 1)
+    grew = r"toy embeddings diverged at step 2: .*2 to 3e\+03"
+    with pytest.raises(FloatingPointError, match=grew):
+        guard.check(torch.tensor([3000.0]), 2)
+    with pytest.raises(FloatingPointError, match="became NaN or inf at step 3"):
+        guard.check(torch.tensor([float("nan")]), 3)

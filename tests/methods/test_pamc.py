@@ -351,3 +351,25 @@ def test_a_checkpoint_without_encoder_weights_is_refused_by_name(sbm, tmp_path):
     torch.save(saved, path)
     with pytest.raises(ValueError, match="earlier PamC.*delete it"):
         PamC(n_clusters=K, **params).fit(data)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_a_diverging_fit_says_so_with_its_epoch(batch_size):
+    """lr 1e6 drives the embeddings up by orders of magnitude while they stay finite;
+    the fit must stop with the epoch instead of returning a collapsed partition."""
+    from graphclust.data.synthetic import load_sbm
+
+    data = load_sbm(60, 3, 0.3, 0.02, 8, seed=0)
+    model = PamC(
+        n_clusters=3,
+        encoder="mlp",
+        hidden=(16,),
+        latent_dim=4,
+        pretrain_epochs=2,
+        epochs=10,
+        lr=1e6,
+        batch_size=batch_size,
+        progress=False,
+    )
+    with pytest.raises(FloatingPointError, match=r"PamC embeddings diverged at step \d+"):
+        model.fit(data)

@@ -60,6 +60,7 @@ from graphclust.methods.pamc.training import TrainingLoops, TrainingRun
 from graphclust.nn.gcn import GCNAutoencoder, GCNEncoder
 from graphclust.nn.mlp import Autoencoder, pretrain_autoencoder
 from graphclust.utils.checks import (
+    flag,
     non_negative_float,
     one_of,
     optional_positive_int,
@@ -119,6 +120,8 @@ class PamC(TrainingLoops, BaseClusterer):
             ``torch.distributed`` is initialised with several processes), ``True``
             (require it; needs ``batch_size``) or ``False`` (this process alone); see
             :func:`graphclust.utils.distributed.resolve_group`.
+        progress: show a progress bar over the clustering epochs (tqdm, on stderr, with
+            an estimate of the time left; the main process only under DDP).
         seed: random seed.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
 
@@ -158,6 +161,7 @@ class PamC(TrainingLoops, BaseClusterer):
         checkpoint: str | None = None,
         checkpoint_every: int = 1,
         distributed: bool | None = None,
+        progress: bool = True,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -184,6 +188,7 @@ class PamC(TrainingLoops, BaseClusterer):
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.distributed = distributed
+        self.progress = progress
         self.seed = seed
         self.device = device
 
@@ -193,6 +198,7 @@ class PamC(TrainingLoops, BaseClusterer):
         for name, choices in _CHOICES.items():
             one_of(getattr(self, name), name, choices)
         check_n_clusters(self.n_clusters, data.num_nodes)  # check_graph skips None
+        flag(self.progress, "progress")
         for name in ("latent_dim", "order", "eval_every", "n_init", "pretrain_batch_size"):
             positive_int(getattr(self, name), name)
         positive_int(self.epochs, "epochs", 0)

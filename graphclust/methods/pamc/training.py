@@ -41,10 +41,11 @@ from torch import nn
 from graphclust.assign import dec_target, fit_kmeans, kl_clustering_loss, student_t_assignment
 from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
 from graphclust.graph.influence_rows import InfluenceRows
-from graphclust.methods.base import check_finite
+from graphclust.methods.base import DivergenceGuard, check_finite
 from graphclust.methods.pamc.selection import Final, LabelFreeSelection
 from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
 from graphclust.nn.mlp import encode_in_chunks
+from graphclust.training import progress
 from graphclust.utils.distributed import (
     ProcessGroup,
     StepModule,
@@ -53,6 +54,7 @@ from graphclust.utils.distributed import (
     broadcast_tensors,
     gather_rows,
     gather_rows_with_grad,
+    is_main,
     shard,
     world_size,
     wrap_ddp,
@@ -99,6 +101,11 @@ class TrainingLoops:
         run.optimizer.state.clear()  # a fresh Adam for each candidate
         run.generator.manual_seed(self.seed)
 
+    def _epochs(self, run: TrainingRun, start: int, stop: int):
+        """``range(start, stop)``, with a progress bar on the main process when asked."""
+        shown = self.progress and is_main(run.group)
+        return progress(range(start, stop), shown, "PamC", initial=start, total=stop)
+
     def _kmeans_centroids(self, z: torch.Tensor) -> torch.Tensor:
         z = z.detach().cpu().double()
         return fit_kmeans(z, self.n_clusters, n_init=self.n_init, seed=self.seed).centroids
@@ -113,9 +120,10 @@ class TrainingLoops:
         """Train full batch from epoch ``start``; returns the final ``(q, z, centroids)``."""
         model, centroids, optimizer = run.model, run.centroids, run.optimizer
         model.train()
-        for epoch in range(start, self.epochs):
+        guard = DivergenceGuard("PamC embeddings")
+        for epoch in self._epochs(run, start, self.epochs):
             z = model.encode(run.x, run.edge_index)
-            check_finite(z, "PamC embeddings (training diverged)", epoch)
+            guard.check(z, epoch)
             self._restart_empty(z.detach(), centroids, optimizer)
             q = student_t_assignment(z, centroids)
             check_finite(q, "PamC assignment (training diverged)", epoch)
@@ -157,13 +165,14 @@ class TrainingLoops:
             {"encoder": model.encoder, "centroids": nn.ParameterDict({"c": centroids})}
         )
         step = wrap_ddp(StepModule(trained, lambda *a: self._batch_loss(run, *a)), group)
-        for epoch in range(start, self.epochs + 1):
+        guard = DivergenceGuard("PamC embeddings")
+        for epoch in self._epochs(run, start, self.epochs + 1):
             model.eval()
             with torch.no_grad():
                 own = x[shard(n, group)]
                 cache = encode_in_chunks(model, own, chunk_size=max(self.batch_size, 8192))
                 cache = gather_rows(cache, group)
-            check_finite(cache, "PamC embeddings (training diverged)", epoch)
+            guard.check(cache, epoch)
             if epoch < self.epochs:
                 self._restart_empty(cache, centroids, optimizer)
             with torch.no_grad():
