@@ -97,12 +97,19 @@ def _points(ax):
 
 
 def test_embedding_panels_and_points(karate):
+    """Both panels draw the same map, node i at the same place, coloured by its cluster
+    in the first and by its class in the second."""
     spectral = SpectralClustering(n_clusters=2).fit(karate)
     fig = plot_embedding(spectral.embeddings_, spectral.labels_, karate.y)
     assert len(fig.axes) == 2
     assert [_points(ax) for ax in fig.axes] == [34, 34]
+    (clusters,), (classes,) = (ax.collections for ax in fig.axes)
+    np.testing.assert_array_equal(clusters.get_offsets(), classes.get_offsets())
+    np.testing.assert_array_equal(clusters.get_array(), spectral.labels_.numpy())
+    np.testing.assert_array_equal(classes.get_array(), karate.y.numpy())
     one = plot_embedding(spectral.embeddings_, spectral.labels_)
     assert len(one.axes) == 1
+    np.testing.assert_array_equal(one.axes[0].collections[0].get_offsets(), clusters.get_offsets())
 
 
 def test_embedding_subsamples_and_reduces_wide_input():
@@ -113,6 +120,14 @@ def test_embedding_subsamples_and_reduces_wide_input():
     y[:5] = -1  # unlabelled nodes are drawn grey, still drawn
     fig = plot_embedding(z, labels, y, max_points=60)
     assert [_points(ax) for ax in fig.axes] == [60, 60]
+    # y equals the labels except the grey (unlabelled) rows: the second panel holds the
+    # first panel's points, each known one in the colour it has there
+    (clusters,), (grey, known) = (ax.collections for ax in fig.axes)
+    colour_at = dict(zip(map(tuple, clusters.get_offsets()), clusters.get_array(), strict=True))
+    assert len(grey.get_offsets()) <= 5
+    assert {tuple(p) for p in grey.get_offsets()} <= set(colour_at)
+    for point, colour in zip(map(tuple, known.get_offsets()), known.get_array(), strict=True):
+        assert colour_at[point] == colour
     with pytest.raises(ValueError, match="N = len"):
         plot_embedding(z, labels[:10])
 
