@@ -139,6 +139,10 @@ def test_isolated_nodes_are_kept() -> None:
     labels = Louvain().fit_predict(data)
     assert labels.shape == (22,)
     assert labels[20] != labels[21]  # isolated nodes are their own communities
+    assert int((labels == labels[20]).sum()) == int((labels == labels[21]).sum()) == 1
+    # and they change nothing for the others: the ring is cut as without them
+    ring, alone = labels[:20], Louvain().fit_predict(_two_blobs())
+    assert torch.equal(ring[:, None] == ring[None, :], alone[:, None] == alone[None, :])
 
 
 def test_structure_only_methods_accept_missing_features() -> None:
