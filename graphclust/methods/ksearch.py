@@ -32,7 +32,8 @@ import torch
 
 from graphclust.assign import fit_kmeans
 from graphclust.assign.kmeans import BACKENDS
-from graphclust.metrics import calinski_harabasz, modularity
+from graphclust.metrics import calinski_harabasz
+from graphclust.metrics.graph import modularity_scorer
 
 
 def selection_score(modularity_value: float, ch_value: float, n_clusters: int) -> float:
@@ -115,10 +116,11 @@ def kmeans_k_search(
     best: tuple[float, torch.Tensor, torch.Tensor] | None = None
     scores: dict[int, float] = {}
     q_values: dict[int, float] = {}
+    graph_modularity = modularity_scorer(edge_index, n)  # the graph is checked once
     for k in candidates:
         found = fit_kmeans(points, k, n_init=n_init, seed=seed, backend=backend)
         labels, centres = found.labels.cpu(), found.centroids.cpu()
-        q = modularity(edge_index, labels, num_nodes=n)
+        q = graph_modularity(labels)
         ch = calinski_harabasz(h, labels)
         scores[k] = selection_score(q, ch, int(labels.unique().numel()))
         q_values[k] = q

@@ -19,6 +19,7 @@ gradient: they are for evaluation and label-free model selection, not for traini
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -171,6 +172,31 @@ def modularity(
     edge_index, weight = check_undirected_graph(edge_index, n, edge_weight)
     codes, n_clusters = relabel(labels)
     return hard_modularity(edge_index, weight, codes, n_clusters, resolution)
+
+
+def modularity_scorer(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    edge_weight: torch.Tensor | None = None,
+    resolution: float = 1.0,
+) -> Callable[[Any], float]:
+    """:func:`modularity` of many hard labellings of one graph, the graph checked once.
+
+    Returns ``score(labels) -> float``, equal to ``modularity(edge_index, labels,
+    num_nodes=num_nodes, edge_weight=edge_weight, resolution=resolution)``; for a search
+    over K, where re-validating the graph for every candidate costs more than scoring.
+    """
+    resolution = check_resolution(resolution)
+    edge_index, weight = check_undirected_graph(edge_index, num_nodes, edge_weight)
+
+    def score(labels: Any) -> float:
+        labels = as_labels(labels, "labels")
+        if labels.numel() != num_nodes:
+            raise ValueError(f"labels must hold {num_nodes} entries, got {labels.numel()}")
+        codes, n_clusters = relabel(labels)
+        return hard_modularity(edge_index, weight, codes, n_clusters, resolution)
+
+    return score
 
 
 def cluster_conductance(

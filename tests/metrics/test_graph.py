@@ -209,3 +209,27 @@ def test_invalid_graph_inputs_raise_clearly(karate) -> None:
         modularity(edge_index, labels, edge_weight=-torch.ones(edge_index.size(1)))
     with pytest.raises(ValueError, match="reduction"):
         conductance(edge_index, labels, reduction="sum")
+
+
+def test_modularity_scorer_equals_modularity_for_every_labelling():
+    import networkx as nx
+
+    from graphclust.metrics import modularity
+    from graphclust.metrics.graph import modularity_scorer
+
+    graph = nx.karate_club_graph()
+    edges = torch.tensor(list(graph.edges)).t()
+    edge_index = torch.cat([edges, edges.flip(0)], dim=1)
+    score = modularity_scorer(edge_index, 34)
+    gen = torch.Generator().manual_seed(0)
+    for k in (1, 2, 3, 7):
+        labels = torch.randint(0, k, (34,), generator=gen)
+        expected = nx.community.modularity(
+            graph,
+            [set(torch.nonzero(labels == c).flatten().tolist()) for c in labels.unique()],
+            weight=None,  # karate_club_graph carries weights; the edge list here does not
+        )
+        assert score(labels) == pytest.approx(modularity(edge_index, labels, num_nodes=34))
+        assert score(labels) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="labels must hold 34 entries"):
+        score(torch.zeros(33, dtype=torch.long))
