@@ -62,6 +62,12 @@ def test_trained_encoder_runs_and_keeps_labelled_rows():
         assert torch.equal(model.known_classes_[model.labels_[mask]], y[mask])
         assert model.embeddings_.shape == (300, 8)
         assert len(model.history_["loss"]) == 2
+        # the trained embeddings still separate the 4 blobs (unlabelled rows included)
+        assert nmi(y, model.labels_) > 0.85
+        assert nmi(y[~mask], model.labels_[~mask]) > 0.8
+        soft = model.soft_assignments_
+        assert soft.shape == (300, model.n_clusters_)
+        torch.testing.assert_close(soft.sum(1), torch.ones(300))
 
 
 def test_seed_reproducibility():
