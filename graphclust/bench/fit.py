@@ -45,7 +45,7 @@ from torch_geometric.data import Data
 
 from graphclust.bench.environment import run_context
 from graphclust.bench.memory import peak_is_per_run, peak_rss_mb, reset_peak_rss
-from graphclust.bench.runner import build_estimator
+from graphclust.bench.runner import build_estimator, method_input
 from graphclust.bench.suite import Entry, RunSpec
 from graphclust.utils.distributed import (
     gather_rows,
@@ -363,11 +363,15 @@ def run_fit(config: FitConfig) -> dict[str, Any]:
     method_params = {k: v for k, v in params.items() if k != "seed"}
     spec = RunSpec(Entry(config.method, method_params), Entry(name, {}), int(config.seed))
     estimator = build_estimator(spec, data)  # K from data.num_classes when not given
+    try:
+        fit_input = method_input(estimator, data, config.dataset, config.root)
+    except ValueError as err:
+        raise FitError(f"--method {config.method}: {err}") from err
 
     per_run = peak_is_per_run()
     reset_peak_rss()
     start = time.perf_counter()
-    estimator.fit(data)
+    estimator.fit(fit_input)
     wall = time.perf_counter() - start
     peak = peak_rss_mb()
     peaks = _per_rank(peak, group)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from filelock import FileLock, Timeout
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
@@ -70,6 +71,41 @@ def build_estimator(spec: RunSpec, data: Data) -> BaseClusterer:
     return estimator
 
 
+def method_input(estimator: Any, data: Data, dataset: str | None, root: Any = None) -> Any:
+    """What ``estimator.fit`` takes on this dataset: the graph itself, or, for a method
+    whose ``input_kind`` is ``"images"`` (SwAV), the images of an image dataset
+    (:func:`graphclust.adapters.load_images`) in the graph's node order, so that the
+    labels it returns are scored on the graph as every other method's.
+
+    Raises:
+        ValueError: the method takes images or clips and the dataset holds none.
+    """
+    kind = getattr(estimator, "input_kind", "graph")
+    if kind == "graph":
+        return data
+    from graphclust.adapters import image_datasets, load_images
+
+    method = type(estimator).__name__
+    if kind == "images" and dataset in image_datasets():
+        images = load_images(dataset, root)
+        y = getattr(data, "y", None)
+        if images.labels.numel() != data.num_nodes or (
+            y is not None and not torch.equal(images.labels, y.cpu())
+        ):
+            raise ValueError(f"the images of {dataset} are not in its graph's node order")
+        return images.images
+    if kind == "images":
+        raise ValueError(
+            f"{method} trains on images: use an image dataset ({', '.join(image_datasets())}), "
+            f"not {dataset or 'a graph file'}"
+        )
+    raise ValueError(
+        f"{method} trains on video clips [N, T, C, H, W], which no catalog dataset holds: "
+        "generate them with graphclust.adapters.moving_digits and call fit from Python "
+        "(experiments/sigma/run.py does)"
+    )
+
+
 def run_one(spec: RunSpec, data: Data) -> dict[str, Any]:
     """Fit one method on one graph and measure it; never raises for a failing method."""
     record: dict[str, Any] = {
@@ -86,7 +122,7 @@ def run_one(spec: RunSpec, data: Data) -> dict[str, Any]:
     try:
         estimator = build_estimator(spec, data)
         record["params"] = {k: _jsonable(v) for k, v in estimator.get_params().items()}
-        estimator.fit(data)
+        estimator.fit(method_input(estimator, data, spec.dataset.name))
         record["fit_time_s"] = round(estimator.fit_time_, 4)
         record["metrics"] = evaluate_partition(estimator.labels_, data)
         record["status"] = "ok"

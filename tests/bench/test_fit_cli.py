@@ -323,3 +323,21 @@ def test_fit_folder_errors_are_one_line(tmp_path, capsys):
     (folder / "x.npy").unlink()
     assert _fit("--method", "kmeans", "--graph", str(folder)) == 2
     _one_error_line(capsys, "x.npy: missing")
+
+
+def test_image_method_fits_the_images_of_an_image_dataset(tmp_path, capsys):
+    """SwAV trains on the digit images and is scored on the digits kNN graph, whose
+    node i is image i; methods whose input the dataset lacks are refused by name."""
+    out = tmp_path / "swav"
+    tiny = ["width=4", "hidden_dim=16", "embedding_dim=8", "n_local=0", "epochs=1"]
+    args = ["--method", "swav", "--dataset", "digits", "--out", str(out)]
+    assert _fit(*args, *[x for s in tiny for x in ("--set", s)]) == 0
+    labels = np.loadtxt(out / "labels.txt", dtype=np.int64)
+    data = load_dataset("digits")
+    record = json.loads((out / "record.json").read_text())
+    expected = evaluate_partition(torch.from_numpy(labels), data)
+    assert record["scores"]["labelled"]["nmi"] == pytest.approx(expected["nmi"])
+    assert _fit("--method", "swav", "--dataset", "karate") == 2
+    _one_error_line(capsys, "SwAV trains on images", "not karate")
+    assert _fit("--method", "sigma", "--dataset", "digits") == 2
+    _one_error_line(capsys, "SIGMA trains on video clips", "moving_digits")
