@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.markers import requires_cuda
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -66,6 +68,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Processed files go to a per-session cache, never next to the read-only raw files."""
     if "GRAPHCLUST_CACHE" not in os.environ:
         os.environ["GRAPHCLUST_CACHE"] = str(tmp_path_factory.mktemp("graphclust-cache"))
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=requires_cuda)])
+def device(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs on the CPU, and again on CUDA when a GPU is present
+    (skipped, with the reason, where none is)."""
+    return request.param
 
 
 @pytest.fixture(scope="session")

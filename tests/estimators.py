@@ -11,6 +11,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import torch
+
 from graphclust.methods import METHODS, BaseClusterer
 
 #: Methods whose ``fit`` takes images / video clips, not a graph.
@@ -111,3 +113,22 @@ def tiny_estimator(name: str, n_clusters: int | None = 2, **overrides: Any) -> B
         params["n_clusters"] = n_clusters
     params.update(overrides)
     return cls(**accepted(cls, params))
+
+
+def check_partition(estimator, n: int, n_clusters=None) -> None:
+    """The fitted-attribute contract of BaseClusterer, checked on the values."""
+    labels = estimator.labels_
+    assert labels.dtype == torch.long and labels.shape == (n,)
+    k = estimator.n_clusters_
+    # labels are 0..n_clusters_-1, every id used (no id of an emptied cluster kept)
+    assert sorted(labels.unique().tolist()) == list(range(k)), (k, labels.unique())
+    if n_clusters is not None:
+        assert 1 <= k <= int(n_clusters)
+    soft = estimator.soft_assignments_
+    if soft is not None:
+        assert soft.shape[0] == n and soft.shape[1] >= k
+        assert bool((soft >= 0).all())
+        torch.testing.assert_close(soft.sum(dim=1), torch.ones(n), atol=1e-4, rtol=0)
+    embeddings = estimator.embeddings_
+    if embeddings is not None:
+        assert embeddings.shape[0] == n and bool(torch.isfinite(embeddings).all())

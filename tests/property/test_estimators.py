@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphclust.methods import METHODS
-from tests.estimators import IMAGE_ONLY, tiny_estimator
+from tests.estimators import IMAGE_ONLY, check_partition, tiny_estimator
 from tests.property.cases import attempt
 from tests.property.graphs import comfortable_graph, comfortable_graphs, graph_cases, image_cases
 from tests.property.profiles import examples
@@ -27,25 +27,6 @@ def _estimator(name: str, n_clusters):
     if METHODS.get(name).k_free:
         return tiny_estimator(name, n_clusters=None)
     return tiny_estimator(name, n_clusters=n_clusters)
-
-
-def check_partition(estimator, n: int, n_clusters=None) -> None:
-    """The fitted-attribute contract of BaseClusterer, checked on the values."""
-    labels = estimator.labels_
-    assert labels.dtype == torch.long and labels.shape == (n,)
-    k = estimator.n_clusters_
-    # labels are 0..n_clusters_-1, every id used (no id of an emptied cluster kept)
-    assert sorted(labels.unique().tolist()) == list(range(k)), (k, labels.unique())
-    if n_clusters is not None:
-        assert 1 <= k <= int(n_clusters)
-    soft = estimator.soft_assignments_
-    if soft is not None:
-        assert soft.shape[0] == n and soft.shape[1] >= k
-        assert bool((soft >= 0).all())
-        torch.testing.assert_close(soft.sum(dim=1), torch.ones(n), atol=1e-4, rtol=0)
-    embeddings = estimator.embeddings_
-    if embeddings is not None:
-        assert embeddings.shape[0] == n and bool(torch.isfinite(embeddings).all())
 
 
 def _fit(name: str, case) -> None:
