@@ -12,6 +12,7 @@ from graphclust.data.catalog import (
 )
 from graphclust.data.features import structural_features
 from graphclust.data.finalize import default_features, finalize_graph
+from graphclust.data.memmap import load_memmap, save_memmap
 from graphclust.data.paths import (
     ChecksumMismatchError,
     DatasetNotFoundError,
@@ -41,7 +42,9 @@ __all__ = [
     "is_available",
     "list_datasets",
     "load_dataset",
+    "load_memmap",
     "membership_to_labels",
+    "save_memmap",
     "structural_features",
     "verify_checksums",
 ]
