@@ -292,8 +292,10 @@ def _default_out(config: FitConfig) -> Path:
 
 def write_labels(path: Path, labels: torch.Tensor, node_ids: Any = None) -> None:
     """One label per line in node order, or ``id label`` per line when ``node_ids``
-    (the file's own ids, one per node) is given."""
+    (the file's own ids, one per node) is given and differs from ``0..N-1``."""
     values = labels.numpy().astype(np.int64)
+    if node_ids is not None and list(node_ids) == list(range(len(values))):
+        node_ids = None  # the ids are the node numbers: nothing to map back
     if node_ids is None:
         np.savetxt(path, values, fmt="%d")
         return
