@@ -2,7 +2,8 @@
 
 :func:`run_fit` is the whole command without argparse: it checks every name and value
 before any work (method, parameters, dataset, output folder), loads the graph from the
-catalog or a file, fits, scores and writes
+catalog or a file (or maps a :mod:`graphclust.data.memmap` folder), fits, scores and
+writes
 
 * ``labels.txt``: one cluster label per line, node order; ``id label`` per line when the
   graph came from a file with its own node ids (``data.node_ids``, e.g. sparse or
