@@ -72,12 +72,14 @@ def run_error(args: argparse.Namespace, out: list[dict]) -> None:
                     ),
                     "gmm": lambda x=x, s=seed: GaussianMixture(3, random_state=s).fit(x).predict(x),
                     "sdp": lambda x=x, s=seed: (
-                        SDPKMeans(3, seed=s, device=args.device)
+                        SDPKMeans(3, seed=s, device=args.device, progress=False)
                         .fit(Data(x=torch.from_numpy(x)))
                         .labels_.numpy()
                     ),
                     "ila-sdp": lambda x=x, s=seed: (
-                        SDPKMeans(3, covariance="cluster", seed=s, device=args.device)
+                        SDPKMeans(
+                            3, covariance="cluster", seed=s, device=args.device, progress=False
+                        )
                         .fit(Data(x=torch.from_numpy(x)))
                         .labels_.numpy()
                     ),
@@ -109,7 +111,9 @@ def run_scale(args: argparse.Namespace, out: list[dict]) -> None:
             torch.cuda.reset_peak_memory_stats()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
-        model = SDPKMeans(3, seed=0, device=args.device).fit(Data(x=torch.from_numpy(x)))
+        model = SDPKMeans(3, seed=0, device=args.device, progress=False).fit(
+            Data(x=torch.from_numpy(x))
+        )
         if args.device == "cuda":
             torch.cuda.synchronize()
             memory = torch.cuda.max_memory_allocated() / 2**20
