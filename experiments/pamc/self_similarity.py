@@ -6,7 +6,7 @@ in the meta-node term (c_k with itself), so those entries weigh 1 x S_ii and 1. 
 project's terms keep the similarity, 1, so they weigh e^tau x S_ii and e^tau. Both are
 constants with respect to the embeddings, but they change the gradient scale. This
 script trains PamC both ways from the same pre-trained autoencoder per seed (the
-released variant by swapping the two term functions of ``graphclust.nn.contrastive``
+released variant by swapping the two term functions of ``graphclust.losses.pamc``
 for this file's versions) and appends ACC at the last and at the label-free epoch::
 
     OMP_NUM_THREADS=2 python experiments/pamc/self_similarity.py --seeds 0 1 2 \\
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.utils import scatter
 
-import graphclust.nn.contrastive as contrastive
+import graphclust.losses.pamc as contrastive
 from graphclust.bench.environment import run_context
 from graphclust.data import load_dataset
 

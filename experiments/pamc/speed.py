@@ -50,13 +50,13 @@ import psutil
 import torch
 import torch_geometric.typing
 
-from graphclust.assign import dec_target, kl_clustering_loss, student_t_assignment
+from graphclust.assign import dec_target, student_t_assignment
 from graphclust.bench.environment import run_context
 from graphclust.bench.timing import PeakMemory, epoch_times, time_calls
 from graphclust.data import load_dataset
 from graphclust.graph.adjacency import influence_matrix
+from graphclust.losses import graph_mlp_loss, kl_clustering_loss, pamc_loss
 from graphclust.methods.pamc import PamC
-from graphclust.nn.contrastive import graph_mlp_loss, pamc_loss
 from graphclust.nn.mlp import DEFAULT_HIDDEN, Autoencoder
 
 K, DEGREE, DIM, TAU, LATENT = 10, 10.0, 64, 0.5, 10

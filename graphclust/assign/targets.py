@@ -3,7 +3,8 @@
 The pattern shared by DEC, IDEC, SDCN, DAEGC and DEPICT: a soft assignment ``Q`` from
 the model, a sharper, cluster-size-corrected target ``P`` computed from it without
 gradient (recomputed every few steps or once per epoch), and the loss
-``KL(P || Q)`` that pulls the model towards its own confident predictions.
+``KL(P || Q)`` (:func:`graphclust.losses.kl_clustering_loss`) that pulls the model
+towards its own confident predictions.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
+from graphclust.losses.kl import PROBABILITY_FLOOR as _TINY
 from graphclust.utils.checks import positive_float
-
-# Floor for probabilities before a log: keeps KL finite when an entry underflows to 0.
-_TINY = 1e-30
 
 
 def student_t_assignment(
@@ -127,29 +125,6 @@ def depict_target(
                 )
             logits = logits + 0.5 * torch.log(u)
         return torch.softmax(logits, dim=1)
-
-
-def kl_clustering_loss(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """``KL(P || Q)`` averaged over rows ("batchmean"), target ``P`` detached.
-
-    DEC's clustering loss ``sum_i sum_j p_ij log(p_ij / q_ij) / N``; also DEPICT's
-    (there the roles are named the other way: target Q, prediction P). Zero entries of
-    ``p`` contribute 0; entries of ``q`` are floored at 1e-30 before the log so an
-    underflowed prediction gives a large finite loss, not ``inf``.
-
-    Args:
-        p: ``[N, K]`` target distribution (no gradient flows into it).
-        q: ``[N, K]`` predicted distribution (the gradient flows here).
-
-    Returns:
-        Scalar loss.
-    """
-    if p.shape != q.shape or p.dim() != 2:
-        raise ValueError(
-            f"p and q must both be [N, K] with the same shape, got {tuple(p.shape)} and "
-            f"{tuple(q.shape)}"
-        )
-    return F.kl_div(torch.log(q.clamp_min(_TINY)), p.detach(), reduction="batchmean")
 
 
 def _check_assignment(q: torch.Tensor, name: str) -> torch.Tensor:

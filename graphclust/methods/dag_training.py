@@ -18,13 +18,13 @@ from torch_geometric.data import Data
 
 from graphclust.graph.negatives import NegativeSampler
 from graphclust.graph.sampling import RandomWalkSubgraphs
+from graphclust.losses import bpr_loss
 from graphclust.methods.base import check_finite
 from graphclust.methods.checkpoints import CheckpointSelector
 from graphclust.methods.dag_selection import eval_chunk_size, offer_checkpoint, read_out
 from graphclust.nn.masked_ae import MaskedGraphAutoencoder, sample_mask
 from graphclust.nn.readout import (
     CommunityReadout,
-    bpr_loss,
     community_sizes,
     gcn_adjacency,
     group_sparsity,

@@ -19,7 +19,7 @@ cluster-size-regularised target (Dizaji et al., ICCV 2017).
    (:func:`~graphclust.assign.targets.depict_target`). Each epoch computes ``P`` with
    the clean path on all samples, refreshes ``Q``, then minimises over the network
    ``KL(Q || P_noisy) + reconstruction_weight * L_rec`` in mini-batches
-   (:func:`~graphclust.assign.targets.kl_clustering_loss`). The ``KL(f || u)`` term
+   (:func:`~graphclust.losses.kl_clustering_loss`). The ``KL(f || u)`` term
    acts through the target only: repeated refreshes multiply cluster ``k``'s logit
    by ``(u_k / f_k)^(1/2)`` each epoch, so at a fixed point ``f = u``; the prior
    decides the cluster sizes the model is pulled towards.
@@ -75,8 +75,9 @@ from torch import nn
 from torch_geometric.data import Data
 
 from graphclust.adapters.image import check_images
-from graphclust.assign import dec_target, depict_target, fit_kmeans, kl_clustering_loss
+from graphclust.assign import dec_target, depict_target, fit_kmeans
 from graphclust.data.validation import check_n_clusters
+from graphclust.losses import kl_clustering_loss
 from graphclust.methods.base import BaseClusterer, check_finite, renumber_clusters
 from graphclust.nn.conv_ae import ConvDenoisingAutoencoder
 from graphclust.nn.gcn import GCNAutoencoder

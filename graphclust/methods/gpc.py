@@ -14,7 +14,7 @@ number of classes K is unknown. GPC alternates:
    positive. K is the number of surviving prototypes. Prior: ``kappa_0 = 1e-4``,
    ``nu_0 = D + 1``, ``Psi_0 = 0.005 I``, ``alpha = 1``.
 2. M-step: prototypical contrastive learning: the encoder is trained on the ProtoNCE
-   prototype term (:mod:`graphclust.assign.protonce`) of its L2-normalised embeddings
+   prototype term (:mod:`graphclust.losses.protonce`) of its L2-normalised embeddings
    against the current prototypes, each row's target its E-step cluster.
 
 Labelled rows are an explicit fit argument, ``fit(data, y=..., labeled_mask=...)``; only
@@ -60,10 +60,10 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from graphclust.assign.niw import NIWPrior
-from graphclust.assign.protonce import protonce_loss, prototype_concentration
 from graphclust.assign.split_merge import initial_prototypes, split_merge_kmeans
 from graphclust.data.labelled import labelled_rows
 from graphclust.data.validation import check_graph
+from graphclust.losses import protonce_loss, prototype_concentration
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.gcn import GCNAutoencoder
 from graphclust.nn.mlp import Autoencoder, encode_in_chunks, pretrain_autoencoder

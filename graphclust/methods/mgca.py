@@ -13,7 +13,7 @@ assembled here from the shared core:
 2. Both are scored against one shared :class:`~graphclust.assign.Prototypes` layer
    ``C [P, d]``; codes ``q = sinkhorn(scores)`` (eps 0.05, 3 iterations, no gradient).
 3. ``L = 1/2 [CE(q_v, softmax(C t / 0.2)) + CE(q_t, softmax(C v / 0.2))]``
-   (:func:`~graphclust.assign.swapped_prediction_loss` with the two views).
+   (:func:`~graphclust.losses.swapped_prediction_loss` with the two views).
 4. Prototypes are frozen for the first epoch and re-normalised after every step.
 
 Read-out (``readout``; never uses labels): the *fused* embedding is the normalised
@@ -58,15 +58,10 @@ from torch_geometric.data import Data
 
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
-from graphclust.assign import (
-    Prototypes,
-    fit_kmeans,
-    prototype_uniformity_loss,
-    sinkhorn,
-    swapped_prediction_loss,
-)
+from graphclust.assign import Prototypes, fit_kmeans, sinkhorn
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.augment import drop_edges, mask_feature_columns
+from graphclust.losses import prototype_uniformity_loss, swapped_prediction_loss
 from graphclust.methods.base import BaseClusterer, renumber_clusters
 from graphclust.nn.cnn import ProjectionHead, SmallResNet
 from graphclust.nn.gcn import GCNEncoder
@@ -137,7 +132,7 @@ class MGCA(BaseClusterer):
         temperature: softmax temperature of the swapped prediction (MGCA 0.2).
         epsilon, sinkhorn_iters: Sinkhorn settings (MGCA 0.05, 3).
         freeze_prototypes_epochs: epochs with frozen prototypes (MGCA 1).
-        uniformity_weight: weight of :func:`~graphclust.assign.prototype_uniformity_loss`
+        uniformity_weight: weight of :func:`~graphclust.losses.prototype_uniformity_loss`
             added to the loss (0: off, MGCA's loss alone); it keeps the prototypes
             apart, for MaxQuery out-of-distribution scores
             (:func:`graphclust.metrics.ood.maxquery_scores`).

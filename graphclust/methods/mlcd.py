@@ -7,7 +7,7 @@ The method as in the paper:
 2. Each sample's ``l`` nearest centres are its positive classes (``l = 8``), every other
    centre a negative one.
 3. Train the encoder with the decoupled multi-label loss
-   (:func:`~graphclust.assign.multilabel_loss.multilabel_cluster_loss`)
+   (:func:`~graphclust.losses.multilabel_cluster_loss`)
    ``L = log(1 + sum_{i in pos} e^{-s_i}) + log(1 + sum_{j in neg'} e^{s_j})``, ``s`` the
    scaled cosines of the sample's embedding to the class prototypes and ``neg'`` a random
    subset of the negatives, ratio ``r`` (0.1). Ablation reported: ``l = 1`` 71.4,
@@ -58,12 +58,8 @@ from torch_geometric.data import Data
 from graphclust.adapters.augment import MultiCrop
 from graphclust.adapters.image import ImageGraphAdapter, check_images
 from graphclust.assign import Prototypes, fit_kmeans, kmeans
-from graphclust.assign.multilabel_loss import (
-    multilabel_cluster_loss,
-    positive_centres,
-    sample_negatives,
-)
 from graphclust.data.validation import check_graph, check_n_clusters
+from graphclust.losses import multilabel_cluster_loss, positive_centres, sample_negatives
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.cnn import ImageEncoder, recalibrate_batch_norm
 from graphclust.nn.gcn import GCNEncoder

@@ -46,8 +46,9 @@ from graphclust.adapters.video import (
     to_tubes,
     tube_grid,
 )
-from graphclust.assign import Prototypes, fit_kmeans, sinkhorn, symmetric_prediction_loss
+from graphclust.assign import Prototypes, fit_kmeans, sinkhorn
 from graphclust.data.validation import check_n_clusters
+from graphclust.losses import symmetric_prediction_loss
 from graphclust.methods.base import BaseClusterer, check_finite
 from graphclust.nn.vit import VideoDecoder, VideoViT, gather_tokens
 from graphclust.training import optimize

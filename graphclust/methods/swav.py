@@ -12,7 +12,7 @@ Caron et al. (NeurIPS 2020), assembled from the shared core:
 3. Codes ``q = sinkhorn(scores)`` come from the global crops only, balanced together
    with a queue of past embeddings when batches are small
    (:func:`~graphclust.assign.queued_sinkhorn`); every crop predicts the codes of the
-   other global crops (:func:`~graphclust.assign.swapped_prediction_loss`).
+   other global crops (:func:`~graphclust.losses.swapped_prediction_loss`).
 4. Prototypes are frozen for the first ``freeze_prototypes_steps`` optimiser steps and
    re-normalised after every step.
 5. After training, the BatchNorm statistics are re-estimated on the whole images
@@ -24,7 +24,7 @@ Caron et al. (NeurIPS 2020), assembled from the shared core:
 
 The toolkit's own addition, off by default (``graph_weight=0``): a graph term on the
 kNN graph of the batch embeddings (built on the training device by the adapter). It is
-PamC's loss (:mod:`graphclust.nn.contrastive`) with the kNN neighbours of a crop's
+PamC's loss (:mod:`graphclust.losses.pamc`) with the kNN neighbours of a crop's
 embedding (and the item itself) as positives in the *other* global crop, and the
 meta-nodes of the current hard codes as negatives; ``experiments/swav`` measures it.
 
@@ -67,14 +67,13 @@ from graphclust.assign import (
     fit_kmeans,
     queued_sinkhorn,
     sinkhorn,
-    swapped_prediction_loss,
 )
 from graphclust.data.validation import check_n_clusters
 from graphclust.graph.adjacency import csr_to_coo, normalized_adjacency
 from graphclust.graph.merge import graph_merge
+from graphclust.losses import influence_term, meta_node_term, swapped_prediction_loss
 from graphclust.methods.base import BaseClusterer
 from graphclust.nn.cnn import ImageEncoder, recalibrate_batch_norm
-from graphclust.nn.contrastive import influence_term, meta_node_term
 from graphclust.training import optimize
 from graphclust.utils.checks import non_negative_float, one_of, positive_float, positive_int
 from graphclust.utils.distributed import (

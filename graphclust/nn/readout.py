@@ -2,9 +2,10 @@
 
 A 2-layer GCN maps embeddings H [N, d] to non-negative affiliations C [N, Kmax]; the
 edge model is p(i, j) = sigmoid(C_i . C_j), trained with a BPR loss against one sampled
-non-neighbour per edge. The last layer's weight W [hidden, Kmax] carries a group-sparsity
-penalty sum_k ||W[:, k]||_2, which drives whole columns (communities) to zero; a zero
-column gives C[:, k] = 0 for every node (the layer has no bias), an empty community.
+non-neighbour per edge (:func:`graphclust.losses.bpr_loss`). The last layer's weight
+W [hidden, Kmax] carries a group-sparsity penalty sum_k ||W[:, k]||_2, which drives whole
+columns (communities) to zero; a zero column gives C[:, k] = 0 for every node (the layer
+has no bias), an empty community.
 """
 
 from __future__ import annotations
@@ -27,34 +28,6 @@ def group_sparsity(weight: torch.Tensor) -> torch.Tensor:
     if weight.dim() != 2:
         raise ValueError(f"weight must be a matrix [in, K], got shape {list(weight.shape)}")
     return weight.norm(dim=0).sum()
-
-
-def bpr_loss(
-    c: torch.Tensor,
-    src: torch.Tensor,
-    dst: torch.Tensor,
-    neg: torch.Tensor,
-    reduction: str = "sum",
-) -> torch.Tensor:
-    """Bayesian personalised ranking loss of the affiliation edge model.
-
-    ``-sum_e ln sigmoid(C_src . C_dst - C_src . C_neg)`` over triples e = (i, j, u): an
-    edge (i, j) should score higher than the non-edge (i, u).
-
-    Args:
-        c: affiliations [N, K].
-        src, dst, neg: LongTensor [E] each (e.g. from PyG's structured_negative_sampling).
-        reduction: "sum" (the paper's form) or "mean" over the E triples.
-    """
-    if not (src.shape == dst.shape == neg.shape) or src.dim() != 1:
-        raise ValueError("src, dst and neg must be 1-D index tensors of the same length")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    c_src = c.index_select(0, src)
-    margin = (c_src * c.index_select(0, dst)).sum(-1) - (c_src * c.index_select(0, neg)).sum(-1)
-    # logsigmoid is the numerically stable form of ln(sigmoid(.)) for large |margin|
-    losses = -F.logsigmoid(margin)
-    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
@@ -210,7 +183,6 @@ def community_shares(c: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
 __all__ = [
     "CommunityReadout",
     "affiliation_labels",
-    "bpr_loss",
     "community_shares",
     "community_sizes",
     "count_communities",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from graphclust.assign.multilabel_loss import positive_centres
+from graphclust.losses import positive_centres
 from graphclust.methods.mlcd import MLCD
 from graphclust.metrics import clustering_accuracy
 

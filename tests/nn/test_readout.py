@@ -1,5 +1,5 @@
-"""Community readout: group-sparsity norm and BPR loss against hand computations, the
-GCN readout against a dense reference, and empty communities from zero columns."""
+"""Community readout: group-sparsity norm against a hand computation, the GCN readout
+against a dense reference, and empty communities from zero columns."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from torch_geometric.utils import to_undirected
 
 from graphclust.nn.readout import (
     CommunityReadout,
-    bpr_loss,
     gcn_adjacency,
     group_sparsity,
     symmetric_propagate,
@@ -23,25 +22,6 @@ def test_group_sparsity_hand_computation() -> None:
     assert group_sparsity(w).item() == pytest.approx(5.0 + 0.0 + math.sqrt(2.0))
     with pytest.raises(ValueError, match="matrix"):
         group_sparsity(torch.ones(3))
-
-
-def test_bpr_loss_hand_formula() -> None:
-    c = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 2.0], [1.0, 1.0]])
-    src, dst, neg = torch.tensor([0, 1, 3]), torch.tensor([1, 3, 2]), torch.tensor([2, 2, 0])
-    expected = 0.0
-    for i, j, u in zip(src.tolist(), dst.tolist(), neg.tolist(), strict=True):
-        margin = float(c[i] @ c[j] - c[i] @ c[u])
-        expected += -math.log(1.0 / (1.0 + math.exp(-margin)))
-    assert bpr_loss(c, src, dst, neg).item() == pytest.approx(expected, rel=1e-6)
-    assert bpr_loss(c, src, dst, neg, reduction="mean").item() == pytest.approx(expected / 3)
-
-
-def test_bpr_loss_is_stable_for_large_margins() -> None:
-    c = torch.tensor([[100.0], [100.0], [0.0]])
-    one = torch.tensor([0])
-    assert bpr_loss(c, one, torch.tensor([1]), torch.tensor([2])).item() == 0.0
-    far = bpr_loss(c, one, torch.tensor([2]), torch.tensor([1])).item()
-    assert far == pytest.approx(1e4, rel=1e-6)  # -ln sigmoid(-1e4), no inf
 
 
 def _dense_gcn_norm(edge_index: torch.Tensor, n: int) -> torch.Tensor:

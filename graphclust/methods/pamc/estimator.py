@@ -4,7 +4,7 @@
    or a GCN encoder) and start the ``K`` centroids from k-means on its embeddings.
 2. Train encoder and centroids on ``L = beta KL(P || Q) + alpha L_PamC``: ``Q`` the
    Student-t assignment, ``P`` DEC's sharpened target (recomputed every epoch), and
-   ``L_PamC`` (:func:`graphclust.nn.contrastive.pamc_loss`): positives weighted by the
+   ``L_PamC`` (:func:`graphclust.losses.pamc_loss`): positives weighted by the
    influence matrix ``S = sum_{r<=R} Ahat^r``, negatives the ``K`` meta-nodes.
 
 Differences from the released code, all deliberate:

@@ -38,12 +38,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from graphclust.assign import dec_target, fit_kmeans, kl_clustering_loss, student_t_assignment
+from graphclust.assign import dec_target, fit_kmeans, student_t_assignment
 from graphclust.assign.kmeans import nearest_centroids, restart_empty_clusters
 from graphclust.graph.influence_rows import InfluenceRows
+from graphclust.losses import influence_term, kl_clustering_loss, meta_node_term, pamc_loss
 from graphclust.methods.base import DivergenceGuard, check_finite
 from graphclust.methods.pamc.selection import Final, LabelFreeSelection
-from graphclust.nn.contrastive import influence_term, meta_node_term, pamc_loss
 from graphclust.nn.mlp import encode_in_chunks
 from graphclust.training import progress
 from graphclust.utils.distributed import (

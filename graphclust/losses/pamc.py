@@ -1,21 +1,19 @@
-"""PamC's meta-node contrastive loss and the dense Graph-MLP loss it replaces.
+"""PamC's meta-node contrastive loss (Kulatilleke et al.) and its two terms.
 
-Both take embeddings ``z`` and the influence matrix ``S = sum_{r<=R} Ahat^r`` (positives,
+It takes embeddings ``z`` and the influence matrix ``S = sum_{r<=R} Ahat^r`` (positives,
 :func:`graphclust.graph.influence_matrix`); ``sim`` is cosine similarity and ``tau`` an
-inverse temperature. They live in ``graphclust.nn`` beside the encoders because they are
-differentiable training objectives on embeddings; the graph operations they use
-(influence matrices, meta-node aggregation) stay in ``graphclust.graph``.
+inverse temperature. The graph operations it uses (influence matrices, meta-node
+aggregation) stay in ``graphclust.graph``.
 
-- :func:`pamc_loss` (Kulatilleke et al.):
+- :func:`pamc_loss`:
   ``-(1/N) sum_i log sum_j S_ij exp(tau sim(z_i, z_j))``
   ``+ (1/K') sum_k log sum_l exp(tau sim(c_k, c_l))``
   over the stored entries of ``S`` and the ``K'`` non-empty meta-nodes ``c_k``:
   ``O(nnz(S) d + N K d + K^2 d)`` time and memory.
-- :func:`graph_mlp_loss` (Hu et al., Graph-MLP):
-  ``-(1/N) sum_i log( sum_j S_ij exp(tau s_ij) / sum_j exp(tau s_ij) )``. **Dense**: it
-  builds ``N x N`` similarity matrices, ``O(N^2 d)`` time and ``O(N^2)`` memory; it is here
-  only as the reference the benchmark compares against.
+- :func:`influence_term`: the positive term, also usable on a node batch.
+- :func:`meta_node_term`: the meta-node (negative) term.
 
+The dense Graph-MLP loss it replaces is :func:`graphclust.losses.graph_mlp_loss`.
 The diagonal is kept as the formulas read (``sim(z_i, z_i) = 1``); the released codes set
 the self-similarity to 0 instead, which changes a constant inside the log, not the optimum.
 """
@@ -30,7 +28,7 @@ from graphclust.graph.adjacency import csr_to_coo
 from graphclust.graph.meta_nodes import cluster_mass, meta_nodes
 
 # Norm floor for cosine similarity: a zero embedding has similarity 0 to everything.
-_NORM_EPS = 1e-12
+NORM_EPS = 1e-12
 
 
 def influence_term(
@@ -66,8 +64,8 @@ def influence_term(
     if row.numel() == 0:
         return z_rows.sum() * 0.0
     num_rows = z_rows.size(0)
-    zr = F.normalize(z_rows, dim=1, eps=_NORM_EPS)
-    zc = zr if z_cols is z_rows else F.normalize(z_cols, dim=1, eps=_NORM_EPS)
+    zr = F.normalize(z_rows, dim=1, eps=NORM_EPS)
+    zc = zr if z_cols is z_rows else F.normalize(z_cols, dim=1, eps=NORM_EPS)
     # index_select, not z[row]: its backward is index_add_, several times faster on CPU
     # than the accumulating index_put_ of advanced indexing.
     logits = tau * (zr.index_select(0, row) * zc.index_select(0, col)).sum(dim=1)
@@ -111,7 +109,7 @@ def meta_node_term(
     alive = mass > min_mass
     if not bool(alive.any()):
         return z.sum() * 0.0
-    c = F.normalize(centres[alive], dim=1, eps=_NORM_EPS)
+    c = F.normalize(centres[alive], dim=1, eps=NORM_EPS)
     return torch.logsumexp(tau * (c @ c.t()), dim=1).mean()
 
 
@@ -161,36 +159,4 @@ def pamc_loss(
     return (loss, positive, negative) if return_parts else loss
 
 
-def graph_mlp_loss(z: torch.Tensor, influence: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """Graph-MLP's neighbour contrastive loss, **dense**: ``O(N^2)`` memory and time.
-
-    ``-(1/N') sum_i log( sum_j S_ij e^{tau s_ij} / sum_j e^{tau s_ij} )`` with ``s`` the
-    full ``N x N`` cosine-similarity matrix and ``S`` densified; rows without a positive
-    entry are left out (as in :func:`influence_term`). Computed like the released code
-    (exponentials of the whole matrix, then row sums), with every exponent shifted by
-    ``-tau`` (``s <= 1``), which cancels in the ratio and keeps ``exp`` below 1; the
-    positive sum can underflow only for ``tau`` above ~40. About four ``N x N`` float32
-    matrices live at once (similarities, their exponentials, dense ``S``, the product):
-    0.4 GB each at N = 10,000, 3.6 GB at N = 30,000. For reference and benchmarks only.
-
-    Args:
-        z: ``[N, d]`` embeddings.
-        influence: ``[N, N]`` sparse (or dense) ``S``.
-        tau: inverse temperature.
-
-    Returns:
-        Scalar loss.
-    """
-    n = z.size(0)
-    dense = influence.to_dense() if influence.layout != torch.strided else influence
-    if tuple(dense.shape) != (n, n):
-        raise ValueError(f"influence must be [N, N] = [{n}, {n}], got {list(dense.shape)}")
-    zn = F.normalize(z, dim=1, eps=_NORM_EPS)
-    expo = torch.exp(tau * (zn @ zn.t()) - tau)
-    positive = (expo * dense.to(expo.dtype)).sum(dim=1)
-    has_positive = (dense > 0).any(dim=1)
-    ratio = positive[has_positive] / expo.sum(dim=1)[has_positive]
-    return -torch.log(ratio).mean()
-
-
-__all__ = ["graph_mlp_loss", "influence_term", "meta_node_term", "pamc_loss"]
+__all__ = ["influence_term", "meta_node_term", "pamc_loss"]

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from graphclust.assign.protonce import protonce_loss, prototype_concentration
+from graphclust.losses import protonce_loss, prototype_concentration
 
 
 def test_loss_matches_the_sum_written_out():

@@ -1,4 +1,4 @@
-"""PamC and Graph-MLP losses against the formulas written out with plain loops."""
+"""PamC loss and its terms against the formulas written out with plain loops."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ import pytest
 import torch
 
 from graphclust.graph.adjacency import influence_matrix, sparse_rows
-from graphclust.nn.contrastive import (
-    graph_mlp_loss,
-    influence_term,
-    meta_node_term,
-    pamc_loss,
-)
+from graphclust.losses import influence_term, meta_node_term, pamc_loss
 
 N, D, K = 9, 4, 3
 # Two triangles joined by an edge, plus a pendant path 6-7-8.
@@ -161,18 +156,6 @@ def test_batch_rows_with_full_columns_equal_full_batch_rows():
         ]
     )
     assert float(got) == pytest.approx(expected, rel=1e-6)
-
-
-def test_graph_mlp_loss_matches_dense_formula():
-    z, _ = _inputs(9)
-    s = influence_matrix(_graph(), N, 2)
-    dense, zn = _dense_s(2), z.numpy()
-    expected = 0.0
-    for i in range(N):
-        num = sum(dense[i, j] * math.exp(1.5 * _cos(zn[i], zn[j])) for j in range(N))
-        den = sum(math.exp(1.5 * _cos(zn[i], zn[j])) for j in range(N))
-        expected -= math.log(num / den) / N
-    assert float(graph_mlp_loss(z, s, tau=1.5)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_errors():

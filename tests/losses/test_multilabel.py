@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from graphclust.assign.multilabel_loss import (
+from graphclust.losses import (
     multilabel_cluster_loss,
     n_sampled_negatives,
     positive_centres,

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from graphclust.assign import sinkhorn, swapped_prediction_loss, symmetric_prediction_loss
+from graphclust.assign import sinkhorn
+from graphclust.losses import swapped_prediction_loss, symmetric_prediction_loss
 
 
 def loop_cross_entropy(codes: torch.Tensor, scores: torch.Tensor, tau: float) -> torch.Tensor:

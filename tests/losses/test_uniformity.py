@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from graphclust.assign.prototype_uniformity import prototype_uniformity_loss
+from graphclust.losses import prototype_uniformity_loss
 
 
 def test_hand_worked_values() -> None:
