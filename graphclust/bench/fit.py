@@ -250,8 +250,8 @@ def check_distributed_method(method: str, nproc: int) -> None:
     if nproc > 1 and "distributed" not in check_method_params(method, {})._param_names():
         raise FitError(
             f"--nproc-per-node {nproc}: {method} does not train data-parallel (methods with "
-            "a 'distributed' parameter do: pamc with --set batch_size=B, swav, sigma); "
-            "drop --nproc-per-node"
+            "a 'distributed' parameter do: pamc and dag with --set batch_size=B, swav, "
+            "sigma); drop --nproc-per-node"
         )
 
 

@@ -42,7 +42,8 @@ Differences from the paper (it published no code), all deliberate:
 - Engineering: one host transfer per epoch; sparse features on a CPU; sampled-subgraph
   training for large graphs (``batch_size``) with chunked evaluation; ``max_time_s``
   stops at a deadline keeping the best checkpoint so far; a progress bar; resumable
-  training (``checkpoint``).
+  training (``checkpoint``); the sampled mode trains data-parallel under ``torchrun``
+  (``distributed``).
 
 The estimator is here; its parts: :mod:`~graphclust.methods.dag_params` (presets and
 argument checks), :mod:`~graphclust.methods.dag_training` (the training loop),
@@ -156,6 +157,18 @@ class DAG(BaseClusterer):
             induced by random walks covering about ``batch_size`` nodes (GraphSAINT-style),
             the BPR sum rescaled to the full edge count; evaluation runs on the whole
             graph without gradients.
+        subgraphs_per_step: sampled mode: the subgraphs a step trains on, each covering
+            about ``batch_size / subgraphs_per_step`` nodes, the loss their mean (each
+            subgraph's mask, negatives and dropout drawn from its own seed); None
+            (default): 1 alone, one per process under ``distributed`` (so R processes
+            reproduce one process given ``subgraphs_per_step=R``).
+        distributed: sampled mode only: ``None`` (data-parallel over the processes when
+            ``torch.distributed`` is initialised with several), ``True`` (required;
+            needs ``batch_size``) or ``False`` (alone); see
+            :func:`graphclust.utils.distributed.resolve_group` and docs/distributed.md.
+            Every rank draws the same subgraphs, trains on its share inside DDP and
+            evaluates the whole graph itself (the same weights give the same scores);
+            only rank 0 writes checkpoints and shows progress.
         bpr_scale: "sum" (default, the paper's sum over the edges, written |E| x the mean)
             or "mean" (the mean over the sampled triples).
         detach_readout: train the readout on H.detach(), so the BPR loss does not
@@ -193,6 +206,7 @@ class DAG(BaseClusterer):
             ({K: modularity x CH(H)}); None otherwise.
         embeddings_: H [N, hidden] of the clean graph at the selected checkpoint.
         selected_epoch_: the epoch of the kept checkpoint (1-based).
+        subgraphs_per_step_: the subgraphs a step trained on (1 outside the sampled mode).
         epochs_run_: epochs actually trained (``epochs`` unless ``max_time_s`` cut in).
         readout_norm_: the readout normalisation the returned model trained with.
         readout_check_: for "auto", what the check saw (``epoch``, ``per_edge_bpr``,
@@ -235,6 +249,8 @@ class DAG(BaseClusterer):
         selection: str = "argmax",
         input_dropout: float = 0.2,
         batch_size: int | None = None,
+        subgraphs_per_step: int | None = None,
+        distributed: bool | None = None,
         bpr_scale: str = "sum",
         detach_readout: bool | None = None,
         sparsity_warmup: int = 0,
@@ -266,6 +282,8 @@ class DAG(BaseClusterer):
         self.selection = selection
         self.input_dropout = input_dropout
         self.batch_size = batch_size
+        self.subgraphs_per_step = subgraphs_per_step
+        self.distributed = distributed
         self.bpr_scale = bpr_scale
         self.detach_readout = detach_readout
         self.sparsity_warmup = sparsity_warmup
@@ -291,7 +309,9 @@ class DAG(BaseClusterer):
         self.settings_ = self.settings(data.num_nodes, device)
         self.config_["settings"] = self.settings_
         self.readout_check_ = None
-        self._checkpoints = ResumableFit(self, data.x, data.edge_index, ignore=("max_time_s",))
+        self._checkpoints = ResumableFit(
+            self, data.x, data.edge_index, ignore=("max_time_s", "distributed")
+        )
         saved = self._checkpoints.peek()
         if self.settings_["max_features"] is not None:
             reduced = svd_features(data.x, self.settings_["max_features"], seed=self.seed)

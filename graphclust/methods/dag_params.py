@@ -19,6 +19,7 @@ from graphclust.utils.checks import (
     positive_int,
     probability,
 )
+from graphclust.utils.distributed import resolve_group, world_size
 
 if TYPE_CHECKING:
     from graphclust.methods.dag import DAG
@@ -107,6 +108,7 @@ def check_params(estimator: DAG, data: Data, settings: dict[str, Any]) -> None:
     one_of(estimator.readout_norm, "readout_norm", ("none", "layer", "auto"))
     one_of(estimator.selection, "selection", ("argmax", "readout"))
     optional_positive_int(estimator.batch_size, "batch_size", minimum=2)
+    check_sampled_mode(estimator)
     one_of(estimator.bpr_scale, "bpr_scale", ("sum", "mean"))
     positive_int(estimator.sparsity_warmup, "sparsity_warmup", minimum=0)
     if estimator.max_time_s is not None:
@@ -122,4 +124,31 @@ def check_params(estimator: DAG, data: Data, settings: dict[str, Any]) -> None:
         )
 
 
-__all__ = ["PRESETS", "check_params", "resolve_settings"]
+def check_sampled_mode(estimator: DAG) -> None:
+    """Refuse ``subgraphs_per_step`` and ``distributed=True`` without ``batch_size``,
+    ``distributed=True`` without a process group, and fewer subgraphs per step than
+    processes (a rank without a subgraph would have no gradient to average)."""
+    subgraphs = optional_positive_int(estimator.subgraphs_per_step, "subgraphs_per_step")
+    if estimator.batch_size is None and estimator.distributed:
+        raise ValueError(
+            "distributed=True trains DAG's sampled mode: set batch_size (the nodes of a "
+            "step's subgraphs, shared by the processes)"
+        )
+    group = resolve_group(estimator.distributed)  # refuses True without a group
+    if estimator.batch_size is None:
+        if subgraphs is not None:
+            raise ValueError("subgraphs_per_step is for the sampled mode: set batch_size")
+        return
+    if subgraphs is not None and subgraphs > estimator.batch_size:
+        raise ValueError(
+            f"subgraphs_per_step={subgraphs} must be at most batch_size={estimator.batch_size}"
+        )
+    if subgraphs is not None and subgraphs < world_size(group):
+        raise ValueError(
+            f"subgraphs_per_step={subgraphs} must be at least the {world_size(group)} "
+            "processes (each trains on its share of a step's subgraphs); raise it or "
+            "leave it at None (one per process)"
+        )
+
+
+__all__ = ["PRESETS", "check_params", "check_sampled_mode", "resolve_settings"]

@@ -75,3 +75,32 @@ def test_two_processes_on_a_mapped_graph_write_what_one_process_writes(tmp_path)
     labels = [np.loadtxt(out / "labels.txt", ndmin=2)[:, -1] for out in (one, two)]
     assert np.array_equal(*labels)  # the catalog graph writes "id label" lines
     assert json.loads((two / "record.json").read_text())["processes"] == 2
+
+
+DAG_FULL = [
+    "--method", "dag", "--dataset", "karate", "--set", "preset=cpu", "--set", "hidden=8",
+    "--set", "epochs=4", "--set", "eval_every=2",
+]  # fmt: skip
+DAG = [*DAG_FULL, "--set", "batch_size=16", "--set", "subgraphs_per_step=2"]
+
+
+@pytest.mark.slow
+def test_two_processes_fit_dag_sampled_as_one_process(tmp_path) -> None:
+    """DAG's sampled mode, one subgraph per rank, writes the labels of one process given
+    the same two subgraphs per step; DAG full batch under two processes is refused."""
+    base = [sys.executable, "-m", "graphclust", "fit", *DAG]
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, extra in ((one, []), (two, ["--nproc-per-node", "2"])):
+        done = subprocess.run(
+            [*base, "--out", str(out), *extra], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert np.array_equal(np.loadtxt(one / "labels.txt"), np.loadtxt(two / "labels.txt"))
+    assert json.loads((two / "record.json").read_text())["processes"] == 2
+    done = subprocess.run(
+        [*base[:4], *DAG_FULL, "--out", str(tmp_path / "full"), "--nproc-per-node", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0 and "set batch_size" in done.stderr
