@@ -101,6 +101,9 @@ class TrainingRun:
             self.subgraphs = est.subgraphs_per_step or world_size(self.group)
             self.sampler = RandomWalkSubgraphs(data.edge_index, n, est.batch_size // self.subgraphs)
         est.subgraphs_per_step_ = self.subgraphs
+        # rank 0 writes and shows progress, also where every rank trains the whole graph
+        # alone (full batch under torchrun with distributed=None: the same run on each)
+        self.main = is_main(resolve_group(est.distributed))
         # a step on several subgraphs runs as one module, DDP's under a group
         trained = torch.nn.ModuleDict({"mae": self.mae, "readout": self.readout})
         self.share_step = wrap_ddp(StepModule(trained, self._share_loss), self.group)
@@ -144,9 +147,12 @@ class TrainingRun:
             "resumed epoch (is the checkpoint on a file system every rank reads?)",
             self.group,
         )
-        main = is_main(self.group)
         bar = progress(
-            range(epoch + 1, epochs + 1), est.progress and main, "DAG", initial=epoch, total=epochs
+            range(epoch + 1, epochs + 1),
+            est.progress and self.main,
+            "DAG",
+            initial=epoch,
+            total=epochs,
         )
         for epoch in bar:
             loss, k_train = self._epoch(epoch)
@@ -164,7 +170,7 @@ class TrainingRun:
                 "elapsed": elapsed,
                 "subgraphs_per_step": self.subgraphs,
             }
-            if main:
+            if self.main:
                 est._checkpoints.save(
                     epoch, epoch if out_of_time else epochs, self.stateful, None, extra
                 )
