@@ -1,4 +1,5 @@
-"""Time per training epoch with 1 vs 2 data-parallel processes (SwAV, PamC mini-batch).
+"""Time per training epoch with 1 vs 2 data-parallel processes (SwAV, PamC mini-batch,
+DAG sampled).
 
 Each configuration runs under ``torchrun --standalone --nproc-per-node N`` (gloo on
 CPUs, nccl on GPUs); the worker fits the estimator and stamps the end of every
@@ -8,6 +9,7 @@ runs compute the same training: what changes is only how the work is split.
 
     python experiments/distributed/bench.py                     # CPU, 1 and 2 processes
     python experiments/distributed/bench.py --device cuda --nproc 1,2 --scale 8
+    python experiments/distributed/bench.py --methods dag --scale 10   # N = 1e5
 
 Writes results.jsonl (one line per method and N) and results.md next to this file
 (or to --out). Numbers measured on a shared CPU are inflated by contention: say so.
@@ -57,6 +59,29 @@ def _pamc(scale: int, device: str):
     return model, data, what
 
 
+def _dag(scale: int, device: str):
+    from graphclust.data.synthetic import load_sbm
+    from graphclust.methods.dag import DAG
+
+    # 8 blocks, expected degree 12 (80% inside the blocks), without any N x N matrix
+    n, k, degree, batch = 10_000 * scale, 8, 12.0, 8192
+    p_in, p_out = 0.8 * degree * k / n, 0.2 * degree * k / ((k - 1) * n)
+    data = load_sbm(n, k, p_in, p_out, feature_dim=32, seed=0)
+    model = DAG(
+        preset="cpu",
+        k_max=16,
+        k_readout="argmax",
+        epochs=6,
+        eval_every=6,  # one evaluation, after the last timed epoch
+        batch_size=batch,
+        subgraphs_per_step=2,  # the same training for 1 and 2 processes
+        progress=False,
+        device=device,
+    )
+    what = f"DAG sampled, SBM N={n}, x [N, 32], batch {batch} as 2 subgraphs, GAT 64 x 2 heads"
+    return model, data, what
+
+
 def _swav(scale: int, device: str, batch: int = 128):
     import torch
 
@@ -92,7 +117,7 @@ def worker(method: str, scale: int, device: str, swav_batch: int) -> None:
     if method == "swav":
         model, data, what = _swav(scale, device, swav_batch)
     else:
-        model, data, what = _pamc(scale, device)
+        model, data, what = {"pamc": _pamc, "dag": _dag}[method](scale, device)
     stamps: list[float] = []
 
     def log(**values: float) -> None:  # one "loss" entry per training epoch
