@@ -6,6 +6,7 @@ Writes experiments/baselines/spectral_regularization.md.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from graphclust.bench.environment import run_context
@@ -17,6 +18,7 @@ DATASETS = ("cora", "citeseer", "pubmed", "photo", "acm", "dblp", "polblogs")
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     context = run_context()
     lines = [
         "# Spectral clustering: plain vs regularised (tau = mean degree), seed 0",
