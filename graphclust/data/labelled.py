@@ -49,7 +49,8 @@ def labelled_rows(
         if draw is None:
             raise ValueError(
                 f"{method} is semi-supervised: pass fit(data, y=labels, labeled_mask=mask), "
-                f"or set {option} to draw labelled rows from data.y"
+                f"or set {option} to draw labelled rows from data.y "
+                f"(on the command line: --set {option}=VALUE)"
             )
         y = getattr(data, "y", None)
         if not isinstance(y, torch.Tensor):
