@@ -44,3 +44,26 @@ def test_image_method_fits_on_the_device(name: str, device: str) -> None:
     model = _fit(name, inputs, device, 2)
     check_partition(model, shape[0], 2)
     assert model.labels_.device.type == "cpu"
+
+
+def _tensors(inputs) -> dict:
+    return {"inputs": inputs} if isinstance(inputs, torch.Tensor) else dict(inputs.items())
+
+
+@pytest.mark.parametrize("name", GRAPH_METHODS + sorted(IMAGE_ONLY))
+def test_fit_leaves_the_callers_input_untouched(name: str) -> None:
+    # check_graph hands a clean graph's own tensors to the method (no copy): a method
+    # that normalised features or sorted edges in place would corrupt the caller's data
+    if name in IMAGE_ONLY:
+        shape = (16, 1, 8, 8) if name == "swav" else (8, 4, 1, 8, 8)
+        inputs = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+        k = 2
+    else:
+        inputs = comfortable_graph(24, 2, seed=0).data
+        k = None if METHODS.get(name).k_free else 2
+    before = {key: value.clone() for key, value in _tensors(inputs).items()}
+    _fit(name, inputs, "cpu", k)
+    after = _tensors(inputs)  # also catches attributes replaced or added on the Data
+    assert after.keys() == before.keys(), f"{name} added or removed attributes"
+    for key, value in before.items():
+        assert torch.equal(after[key], value), f"{name} changed the caller's {key} in place"
