@@ -43,6 +43,21 @@ def rank(group: ProcessGroup | None = None) -> int:
     return dist.get_rank(group) if is_distributed(group) else 0
 
 
+def any_rank(flag: bool | torch.Tensor, group: ProcessGroup | None, device=None) -> bool:
+    """Whether ``flag`` holds on at least one process of ``group`` (one all-reduce).
+
+    Every rank must call it: a check that fails on one rank only (non-finite scores,
+    say) then fails on all of them, instead of one rank raising while the others wait
+    forever in the next collective. ``device``: where the flag is reduced (the device
+    of the data the check is about; NCCL needs a GPU tensor).
+    """
+    if not is_distributed(group):
+        return bool(flag)
+    total = torch.tensor([float(bool(flag))], device=device)
+    dist.all_reduce(total, group=group)
+    return bool(total.item() > 0)
+
+
 def all_reduce_logsumexp(lse: torch.Tensor, group: ProcessGroup | None) -> torch.Tensor:
     """Combine per-process log-sum-exp values into the log-sum-exp over all processes.
 

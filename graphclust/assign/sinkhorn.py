@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from graphclust.assign.dist import ProcessGroup, all_reduce_logsumexp, is_distributed
+from graphclust.assign.dist import ProcessGroup, all_reduce_logsumexp, any_rank, is_distributed
 from graphclust.utils.checks import positive_float, positive_int
 
 # Sums of exp below this fall back to the max-shifted log-sum-exp (see _logsumexp).
@@ -109,8 +109,10 @@ def sinkhorn(
     log_q = scores.detach().to(torch.float32).mul(1.0 / epsilon)
     # One sum is NaN/inf if any entry is (and is 5-10x cheaper than isfinite().all());
     # a finite matrix whose sum merely overflows gets the exact check before failing.
-    if not torch.isfinite(log_q.sum()) and not torch.isfinite(log_q).all():
-        _raise_not_finite(scores, epsilon)
+    # Under a group every rank agrees before raising, so that none waits for the others.
+    bad = not torch.isfinite(log_q.sum()) and not torch.isfinite(log_q).all()
+    if any_rank(bad, group, scores.device):
+        _raise_not_finite(scores, epsilon, here=bad)
 
     buffer = torch.empty_like(log_q)
     # log v: the column scaling accumulated in log_q (only tracked when it is damped).
@@ -176,7 +178,12 @@ def _check_scores(scores: torch.Tensor, allow_empty_rows: bool) -> None:
         )
 
 
-def _raise_not_finite(scores: torch.Tensor, epsilon: float) -> None:
+def _raise_not_finite(scores: torch.Tensor, epsilon: float, here: bool = True) -> None:
+    if not here:
+        raise ValueError(
+            "scores on another process are NaN/inf or overflow float32 at this epsilon "
+            "(this process's are finite); see that process's error"
+        )
     bad = ~torch.isfinite(scores)
     if bad.any():
         row = int(bad.any(dim=1).nonzero()[0])

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch_geometric.data import Data
 
+from graphclust.assign.dist import ProcessGroup, any_rank
 from graphclust.data.validation import check_graph, check_n_clusters
 from graphclust.utils import resolve_device, seed_everything
 
@@ -187,16 +188,23 @@ class BaseClusterer(ABC):
             self.history_.setdefault(key, []).append(float(value))
 
 
-def check_finite(tensor: torch.Tensor, what: str, step: int | None = None) -> None:
+def check_finite(
+    tensor: torch.Tensor, what: str, step: int | None = None, group: ProcessGroup | None = None
+) -> None:
     """Raise ``FloatingPointError`` when ``tensor`` holds NaN or inf, saying where.
 
     Training loops call this on their loss so that a run never goes on silently with NaN.
+    With a process ``group`` every rank must call it, and all raise when any rank's
+    ``tensor`` is not finite (one all-reduce), so that none is left waiting in the next
+    collective.
     """
-    if not bool(torch.isfinite(tensor).all()):
+    bad = not bool(torch.isfinite(tensor).all())
+    if any_rank(bad, group, tensor.device):
         where = f" at step {step}" if step is not None else ""
+        elsewhere = "" if bad else " on another process"
         raise FloatingPointError(
-            f"{what} became NaN or inf{where}; lower the learning rate, check the input "
-            "scale, or raise the Sinkhorn epsilon"
+            f"{what} became NaN or inf{elsewhere}{where}; lower the learning rate, check "
+            "the input scale, or raise the Sinkhorn epsilon"
         )
 
 
