@@ -73,7 +73,8 @@ def build_estimator(spec: RunSpec, data: Data) -> BaseClusterer:
 
 def method_input(estimator: Any, data: Data, dataset: str | None, root: Any = None) -> Any:
     """What ``estimator.fit`` takes on this dataset: the graph itself, or, for a method
-    whose ``input_kind`` is ``"images"`` (SwAV), the images of an image dataset
+    whose ``input_kind`` is ``"images"`` (SwAV; DEPICT with ``input="images"``, MLCD with
+    ``encoder="cnn"``), the images of an image dataset
     (:func:`graphclust.adapters.load_images`) in the graph's node order, so that the
     labels it returns are scored on the graph as every other method's.
 

@@ -219,6 +219,12 @@ class DEPICT(BaseClusterer):
         self.device = device
 
     # -- validation ------------------------------------------------------------------
+    @property
+    def input_kind(self) -> str:
+        """``"images"`` when asked for images, so that ``graphclust fit`` passes the
+        images of an image dataset rather than its kNN graph."""
+        return "images" if self.input == "images" else "graph"
+
     def fit(self, data: Any) -> DEPICT:
         """Train on a graph ``Data`` or on images (module docstring)."""
         super().fit(data)

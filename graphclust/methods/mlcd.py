@@ -194,6 +194,12 @@ class MLCD(BaseClusterer):
         self.device = device
 
     # -- validation -------------------------------------------------------------------
+    @property
+    def input_kind(self) -> str:
+        """``"images"`` with the CNN encoder, so that ``graphclust fit`` passes the images
+        of an image dataset rather than its kNN graph."""
+        return "images" if self.encoder == "cnn" else "graph"
+
     def fit(self, data: Any) -> MLCD:
         """Train on images (tensor ``[N, C, H, W]`` / ``[N, H, W]`` or an image dataset,
         as :func:`~graphclust.adapters.image.check_images` takes) or on a graph

@@ -13,6 +13,7 @@ import graphclust
 from graphclust.bench.fit import FitError, parse_assignments
 from graphclust.cli import main
 from graphclust.data import load_dataset
+from graphclust.methods import METHODS
 from graphclust.methods.baselines import KMeans
 from graphclust.metrics import evaluate_partition
 
@@ -341,3 +342,24 @@ def test_image_method_fits_the_images_of_an_image_dataset(tmp_path, capsys):
     _one_error_line(capsys, "SwAV trains on images", "not karate")
     assert _fit("--method", "sigma", "--dataset", "digits") == 2
     _one_error_line(capsys, "SIGMA trains on video clips", "moving_digits")
+
+
+@pytest.mark.parametrize(
+    ("method", "switch", "tiny"),
+    [
+        ("depict", "input=images", ["pretrain_epochs=1", "init_epochs=1", "epochs=1"]),
+        ("mlcd", "encoder=cnn", ["width=4", "rounds=1", "epochs=1", "n_centres=20"]),
+    ],
+)
+def test_methods_that_take_images_or_graphs_get_images_when_asked(
+    method, switch, tiny, tmp_path, capsys
+):
+    """DEPICT(input="images") and MLCD(encoder="cnn") get the dataset's images (as SwAV
+    does); on a graph-only dataset the switch is refused by name, not fed a graph."""
+    sets = [x for s in [switch, *tiny] for x in ("--set", s)]
+    args = ["--method", method, "--dataset", "digits", "--out", str(tmp_path)]
+    assert _fit(*args, *sets) == 0
+    assert np.loadtxt(tmp_path / "labels.txt").shape == (1797,)
+    assert _fit("--method", method, "--dataset", "karate", *sets) == 2
+    _one_error_line(capsys, "trains on images", "not karate")
+    assert METHODS.get(method)().input_kind == "graph"  # the default
