@@ -137,7 +137,7 @@ QUICK_METHODS: tuple[Entry, ...] = (
     Entry("kmeans"),
     Entry("spectral"),
     Entry("louvain"),
-    Entry("pamc", {"hidden": [128, 128, 256], "pretrain_epochs": 10, "epochs": 20}),
+    Entry("pamc", {"hidden": [128, 128, 256], "pretrain_epochs": 30, "epochs": 20}),
     Entry("dag", {"preset": "cpu", "epochs": 40, "eval_every": 20}),
 )
 QUICK_DATASETS: tuple[str, ...] = ("karate", "digits", "sbm", "lfr")
