@@ -14,6 +14,7 @@ import sys
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -189,17 +190,22 @@ class BaseClusterer(ABC):
 
 
 def check_finite(
-    tensor: torch.Tensor, what: str, step: int | None = None, group: ProcessGroup | None = None
+    tensor: torch.Tensor | Sequence[torch.Tensor],
+    what: str,
+    step: int | None = None,
+    group: ProcessGroup | None = None,
 ) -> None:
-    """Raise ``FloatingPointError`` when ``tensor`` holds NaN or inf, saying where.
+    """Raise ``FloatingPointError`` when ``tensor`` (or any of a sequence of tensors)
+    holds NaN or inf, saying where.
 
     Training loops call this on their loss so that a run never goes on silently with NaN.
     With a process ``group`` every rank must call it, and all raise when any rank's
-    ``tensor`` is not finite (one all-reduce), so that none is left waiting in the next
-    collective.
+    tensors are not finite (one all-reduce per call), so that none is left waiting in
+    the next collective.
     """
-    bad = not bool(torch.isfinite(tensor).all())
-    if any_rank(bad, group, tensor.device):
+    tensors = (tensor,) if isinstance(tensor, torch.Tensor) else tuple(tensor)
+    bad = not all(bool(torch.isfinite(t).all()) for t in tensors)
+    if any_rank(bad, group, tensors[0].device):
         where = f" at step {step}" if step is not None else ""
         elsewhere = "" if bad else " on another process"
         raise FloatingPointError(

@@ -325,8 +325,7 @@ class SIGMA(BaseClusterer):
         x_phi = net.projector(target.reshape(-1, target.shape[-1]))
         s_psi = net.prototypes(x_psi, detach_prototypes=True)
         s_phi = net.prototypes(x_phi)
-        check_finite(s_psi, "SIGMA prototype scores (training diverged)", group=group)
-        check_finite(s_phi, "SIGMA prototype scores (training diverged)", group=group)
+        check_finite((s_psi, s_phi), "SIGMA prototype scores (training diverged)", group=group)
         hard = self.codes == "hard"
         q_psi = sinkhorn(s_psi, self.epsilon, self.sinkhorn_iters, hard=hard, group=group)
         q_phi = sinkhorn(s_phi, self.epsilon, self.sinkhorn_iters, hard=hard, group=group)
